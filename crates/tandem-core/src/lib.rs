@@ -1,0 +1,19 @@
+//! Tandem's domain types, shared by every other crate: who a conversation is with and who
+//! owns it ([`Conversation`], [`Owner`]), what comes in and goes out ([`Inbound`],
+//! [`Outbound`]), what is journaled ([`Event`]), durable [`Timer`]s, the [`Clock`], and the
+//! two extension points: [`Store`] (where conversations live) and [`Channel`] (where
+//! messages are delivered). No I/O and no platform crates here.
+
+mod clock;
+mod conversation;
+mod event;
+mod message;
+mod store;
+mod timer;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use conversation::{Conversation, ConversationId, Owner, UserProfile};
+pub use event::{Event, JournalEntry};
+pub use message::{Channel, ChannelError, Inbound, Outbound, OutboxMessage};
+pub use store::{Commit, CommitOutcome, Store, StoreError, number_events};
+pub use timer::{Timer, TimerId, TimerKind};

@@ -1,0 +1,70 @@
+//! The [`Store`] trait: where conversations, the journal, the outbox and timers live. One
+//! [`Commit`] is written atomically, before anything it contains is delivered.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{Conversation, ConversationId, Event, JournalEntry, Outbound, OutboxMessage, Timer, TimerId};
+
+/// Everything one step of one conversation produced, written in one transaction.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// The conversation's new state.
+    pub conversation: Conversation,
+    /// The platform id of the inbound message that caused this step, for deduplication.
+    pub inbound_id: Option<String>,
+    /// The timer that caused this step: deleted in the same transaction, so it fires once.
+    pub fired_timer: Option<TimerId>,
+    pub events: Vec<JournalEntry>,
+    pub outbox: Vec<Outbound>,
+    pub set_timers: Vec<Timer>,
+    pub cancel_timers: Vec<TimerId>,
+}
+
+/// What came of a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// Written; the outbox rows to deliver.
+    Committed(Vec<OutboxMessage>),
+    /// The inbound message was seen before, or the timer already fired: nothing was written.
+    Duplicate,
+}
+
+/// A store failure. The commit it belonged to was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Durable home of conversations. Implemented on SQLite and PostgreSQL (tandem-store) and in
+/// memory (tandem-engine, for tests and benchmarks).
+#[async_trait]
+pub trait Store: Send + Sync {
+    async fn load(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError>;
+    /// True when an inbound message with this platform id was already committed.
+    async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError>;
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError>;
+    /// Timers due at or before `now`, earliest first.
+    async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError>;
+    /// When the earliest pending timer is due, if any.
+    async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Outbox messages not yet delivered, oldest first.
+    async fn undelivered(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError>;
+    async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// The whole journal of a conversation, in order.
+    async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError>;
+}
+
+/// The event list of a commit, numbered from the conversation's journal sequence.
+pub fn number_events(conversation: &mut Conversation, at: DateTime<Utc>, events: Vec<Event>) -> Vec<JournalEntry> {
+    events
+        .into_iter()
+        .map(|event| {
+            conversation.journal_seq += 1;
+            JournalEntry { seq: conversation.journal_seq, at, event }
+        })
+        .collect()
+}

@@ -1,0 +1,206 @@
+//! A loaded, checked bot, ready to run: every flow with its steps resolved to indices,
+//! regexes and conditions compiled, templates registered. Built by [`crate::load`].
+
+use std::collections::HashMap;
+
+use chrono::Duration;
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::condition::Condition;
+use crate::model::CaptureType;
+use crate::template::{TemplateId, Templates};
+
+/// A bot ready to run.
+#[derive(Debug)]
+pub struct Bot {
+    pub id: String,
+    /// `bot.*` in templates: `name` and the bot's `vars`.
+    pub vars: Map<String, Value>,
+    pub flows: Vec<Flow>,
+    pub start: StepRef,
+    /// Said when nothing says what to do with an answer.
+    pub fallback_message: TemplateId,
+    /// Intents that interrupt any step, and where they lead.
+    pub global_intents: Vec<(String, StepRef)>,
+    /// Every intent of the bot and its flows, for the intent matcher.
+    pub intents: Vec<IntentSpec>,
+    pub actions: HashMap<String, Action>,
+    pub templates: Templates,
+}
+
+/// An intent and how it is recognised.
+#[derive(Debug, Clone, Default)]
+pub struct IntentSpec {
+    pub name: String,
+    pub patterns: Vec<String>,
+    pub keywords: Vec<String>,
+    pub examples: Vec<String>,
+}
+
+/// One flow of a bot.
+#[derive(Debug)]
+pub struct Flow {
+    pub name: String,
+    pub start: usize,
+    pub fallback: Option<usize>,
+    pub steps: Vec<Step>,
+    pub index: HashMap<String, usize>,
+}
+
+/// A step, by flow and step index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StepRef {
+    pub flow: usize,
+    pub step: usize,
+}
+
+/// Where a `goto` leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Step(StepRef),
+    /// Back to the step whose answer was not understood, asking again.
+    Repeat,
+}
+
+#[derive(Debug)]
+pub struct Step {
+    pub name: String,
+    pub set: Vec<Assignment>,
+    pub call: Option<Call>,
+    pub say: Vec<TemplateId>,
+    pub ask: Option<TemplateId>,
+    pub buttons: Vec<String>,
+    pub capture: Option<Capture>,
+    pub routes: Vec<Route>,
+    pub goto: Option<Target>,
+    pub end: bool,
+    pub handoff: Option<Handoff>,
+    pub timeout: Option<Delay>,
+    pub follow_up: Option<Delay>,
+}
+
+impl Step {
+    /// True when the bot waits for the customer's answer at this step.
+    pub fn waits(&self) -> bool {
+        self.ask.is_some() || !self.buttons.is_empty() || self.capture.is_some()
+    }
+}
+
+/// `name: value` in a `set:`.
+#[derive(Debug)]
+pub struct Assignment {
+    pub var: String,
+    pub value: SetValue,
+}
+
+#[derive(Debug)]
+pub enum SetValue {
+    Literal(Value),
+    Template(TemplateId),
+}
+
+#[derive(Debug)]
+pub struct Call {
+    pub action: String,
+    pub args: Vec<(String, TemplateId)>,
+}
+
+#[derive(Debug)]
+pub struct Capture {
+    pub var: String,
+    pub kind: CaptureType,
+    pub pattern: Option<Regex>,
+    pub retry: Option<TemplateId>,
+    pub max_tries: u32,
+    pub fallback: Option<Target>,
+}
+
+#[derive(Debug)]
+pub struct Route {
+    pub condition: RouteCondition,
+    pub say: Vec<TemplateId>,
+    pub set: Vec<Assignment>,
+    pub goto: Option<Target>,
+}
+
+#[derive(Debug)]
+pub enum RouteCondition {
+    Intent(String),
+    Match(Regex),
+    Button(String),
+    When(Condition),
+    Else,
+}
+
+#[derive(Debug)]
+pub struct Handoff {
+    pub skills: Vec<String>,
+    pub reason: String,
+    pub say: Vec<TemplateId>,
+}
+
+#[derive(Debug)]
+pub struct Delay {
+    pub after: Duration,
+    pub goto: StepRef,
+}
+
+/// An action a step can call.
+#[derive(Debug)]
+pub enum Action {
+    /// Rows of a data file by key; the `with:` argument named `key` holds the key.
+    Lookup { key: String, rows: Map<String, Value> },
+}
+
+impl Bot {
+    pub fn flow(&self, r: StepRef) -> &Flow {
+        &self.flows[r.flow]
+    }
+
+    pub fn step(&self, r: StepRef) -> &Step {
+        &self.flows[r.flow].steps[r.step]
+    }
+
+    /// `flow.step`, the way positions and timers name a step.
+    pub fn qualified(&self, r: StepRef) -> String {
+        format!("{}.{}", self.flows[r.flow].name, self.step(r).name)
+    }
+
+    /// The step called `step` in the flow called `flow`.
+    pub fn find(&self, flow: &str, step: &str) -> Option<StepRef> {
+        let f = self.flows.iter().position(|f| f.name == flow)?;
+        let s = *self.flows[f].index.get(step)?;
+        Some(StepRef { flow: f, step: s })
+    }
+
+    /// A qualified `flow.step` name, or a flow name (its start step).
+    pub fn find_qualified(&self, name: &str) -> Option<StepRef> {
+        match name.split_once('.') {
+            Some((flow, step)) => self.find(flow, step),
+            None => {
+                let f = self.flows.iter().position(|f| f.name == name)?;
+                Some(StepRef { flow: f, step: self.flows[f].start })
+            }
+        }
+    }
+}
+
+impl Action {
+    /// Run the action with rendered arguments; the answer becomes `result`.
+    pub fn run(&self, args: &Map<String, Value>) -> Value {
+        match self {
+            Action::Lookup { key, rows } => {
+                let wanted = args.get(key).and_then(Value::as_str).unwrap_or_default().trim();
+                let row = rows.iter().find(|(k, _)| k.eq_ignore_ascii_case(wanted)).map(|(_, v)| v);
+                let mut result = match row {
+                    Some(Value::Object(fields)) => fields.clone(),
+                    Some(other) => Map::from_iter([("value".to_string(), other.clone())]),
+                    None => Map::new(),
+                };
+                result.insert("found".into(), Value::Bool(row.is_some()));
+                Value::Object(result)
+            }
+        }
+    }
+}

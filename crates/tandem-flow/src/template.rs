@@ -1,0 +1,116 @@
+//! Message templates: Handlebars, compiled when a bot loads, rendered as plain text (no HTML
+//! escaping: chat is not a web page). Also lists the variables a template reads, for the
+//! linter.
+
+use handlebars::template::{Parameter, Template, TemplateElement};
+use handlebars::{Handlebars, Path as HbPath, TemplateErrorReason};
+use serde::Serialize;
+
+/// A compiled template's handle within its bot.
+pub type TemplateId = usize;
+
+/// Every template of a bot.
+pub struct Templates {
+    registry: Handlebars<'static>,
+    count: usize,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Templates({})", self.count)
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        let mut registry = Handlebars::new();
+        registry.register_escape_fn(handlebars::no_escape);
+        Self { registry, count: 0 }
+    }
+}
+
+impl Templates {
+    /// Compile and keep a template. On a syntax error, says what is wrong in a sentence.
+    pub fn add(&mut self, source: &str) -> Result<TemplateId, String> {
+        let template = compile(source)?;
+        let id = self.count;
+        self.registry.register_template(&id.to_string(), template);
+        self.count += 1;
+        Ok(id)
+    }
+
+    /// Render with `data`. A template cannot fail at run time in front of a customer: a
+    /// missing value renders empty (the linter reports variables nothing sets).
+    pub fn render<T: Serialize>(&self, id: TemplateId, data: &T) -> String {
+        self.registry.render(&id.to_string(), data).unwrap_or_default()
+    }
+}
+
+/// Compile a template, with a readable error.
+pub fn compile(source: &str) -> Result<Template, String> {
+    Template::compile(source).map_err(|e| {
+        let what = match e.reason() {
+            TemplateErrorReason::InvalidSyntax(_) => {
+                "invalid template syntax: an unclosed `{{`, a block without its `{{/...}}`, or a stray brace".to_string()
+            }
+            other => format!("invalid template: {other}"),
+        };
+        match e.pos() {
+            Some((line, col)) => format!("{what} (template line {line}, column {col})"),
+            None => what,
+        }
+    })
+}
+
+/// The variables a template reads, as written (`user.first_name`, `order_id`). Paths inside
+/// `each`/`with` blocks are relative to the item and are left out.
+pub fn variables(template: &Template) -> Vec<String> {
+    let mut found = Vec::new();
+    collect(template, &mut found);
+    found
+}
+
+fn collect(template: &Template, found: &mut Vec<String>) {
+    for element in &template.elements {
+        match element {
+            TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) | TemplateElement::HelperBlock(h) => {
+                for param in std::iter::once(&h.name).chain(&h.params).chain(h.hash.values()) {
+                    if let Parameter::Path(HbPath::Relative((_, raw))) = param {
+                        found.push(raw.clone());
+                    }
+                }
+                let scoped = matches!(&h.name, Parameter::Name(n) if n == "each" || n == "with");
+                if !scoped {
+                    h.template.iter().chain(&h.inverse).for_each(|t| collect(t, found));
+                } else if let Some(inverse) = &h.inverse {
+                    collect(inverse, found);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_variables_outside_item_scopes() {
+        let t = compile("Hi {{user.first_name}} {{#if order_id}}{{order_id}}{{else}}{{x}}{{/if}} {{#each items}}{{this.q}}{{/each}}").unwrap();
+        assert_eq!(variables(&t), ["user.first_name", "order_id", "order_id", "x", "items"]);
+    }
+
+    #[test]
+    fn renders_without_html_escaping_and_missing_as_empty() {
+        let mut templates = Templates::default();
+        let id = templates.add("{{a}} & {{b}}").unwrap();
+        assert_eq!(templates.render(id, &serde_json::json!({"a": "<Tom & Jerry>"})), "<Tom & Jerry> & ");
+    }
+
+    #[test]
+    fn syntax_errors_are_sentences() {
+        let err = compile("Hi {{#if a}}").unwrap_err();
+        assert!(err.starts_with("invalid template syntax"), "{err}");
+    }
+}
