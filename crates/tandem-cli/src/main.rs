@@ -1,1 +1,91 @@
-fn main() {}
+//! `tandem`: run a bot and work on its flows. `check` reports problems in flow files,
+//! `schema` prints the JSON Schema for editors, `chat` talks to a bot in the terminal,
+//! `test` runs conversation tests.
+
+mod chat;
+mod check;
+mod conversation_tests;
+mod terminal;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use tandem_flow::schema::{FileKind, schema_json};
+
+#[derive(Parser)]
+#[command(name = "tandem", version, about = "Customer chat bots that work in tandem with named human agents")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check bots and flow files; errors and warnings with file:line:col. Exit code 1 on errors.
+    Check {
+        /// Bot folders (with bot.yaml), flow files, folders of flows, or test files. Default: every bot in ./bots.
+        paths: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema (draft-07) of flow, bot or conversation-test files.
+    Schema {
+        #[arg(value_enum, default_value = "flow")]
+        kind: SchemaKind,
+    },
+    /// Talk to a bot in the terminal. Restarting resumes the same conversation.
+    Chat {
+        /// The bot's folder (with bot.yaml).
+        bot: PathBuf,
+        /// The SQLite file conversations are kept in (default: tandem.sqlite in the bot's folder).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Your name, as the bot will see it (default: $USER).
+        #[arg(long)]
+        name: Option<String>,
+        /// Which conversation to continue: a new id starts another one.
+        #[arg(long, default_value = "local")]
+        chat: String,
+    },
+    /// Run conversation tests (*.test.yaml) in files or folders (default: ./flows).
+    Test { paths: Vec<PathBuf> },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemaKind {
+    Flow,
+    Bot,
+    Test,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { paths } => check::run(&paths),
+        Command::Schema { kind } => {
+            let kind = match kind {
+                SchemaKind::Flow => FileKind::Flow,
+                SchemaKind::Bot => FileKind::Bot,
+                SchemaKind::Test => FileKind::Test,
+            };
+            print!("{}", schema_json(kind));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Chat { bot, db, name, chat } => runtime().and_then(|rt| rt.block_on(chat::run(&bot, db, name, chat))),
+        Command::Test { paths } => runtime().and_then(|rt| rt.block_on(conversation_tests::run(&paths))),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}

@@ -1,0 +1,82 @@
+//! `tandem chat`: talk to a bot in the terminal, on the same SQLite store and runtime as
+//! production. Restarting resumes the conversation where it was.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tandem_core::{ConversationId, Event, Inbound, Outbound, Store, SystemClock, UserProfile};
+use tandem_engine::{Engine, Runtime};
+use tandem_store::SqliteStore;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::terminal::Terminal;
+
+pub async fn run(bot_dir: &Path, db: Option<PathBuf>, name: Option<String>, chat: String) -> anyhow::Result<ExitCode> {
+    let engine = Arc::new(load_engine(bot_dir)?);
+    let db = db.unwrap_or_else(|| bot_dir.join("tandem.sqlite"));
+    let store = Arc::new(SqliteStore::open(&db).await.with_context(|| format!("opening {}", db.display()))?);
+    let speaker = engine.bot.vars.get("name").and_then(|v| v.as_str()).unwrap_or("bot").to_string();
+    let terminal = Arc::new(Terminal::new(speaker));
+    let runtime = Arc::new(Runtime::new(engine, store.clone(), Arc::new(SystemClock)).with_channel(terminal.clone()));
+
+    let id = ConversationId::new(Terminal::NAME, chat);
+    let name = name.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "friend".into());
+    let user = UserProfile { id: id.chat.clone(), name };
+    greet(&*store, &id, &terminal).await?;
+    tokio::spawn(runtime.clone().run_background(Duration::from_millis(250)));
+
+    let interactive = std::io::stdin().is_terminal();
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut sequence = 0u64;
+    loop {
+        if interactive {
+            eprint!("you> ");
+        }
+        let Some(line) = lines.next_line().await? else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        sequence += 1;
+        let (text, button) = terminal.interpret(&line);
+        let platform_id = format!("{}-{sequence}", chrono::Utc::now().timestamp_micros());
+        let inbound = Inbound { conversation: id.clone(), user: user.clone(), text, button, platform_id: Some(platform_id) };
+        runtime.handle(inbound).await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Load a bot, or fail with its diagnostics.
+pub fn load_engine(bot_dir: &Path) -> anyhow::Result<Engine> {
+    let loaded = tandem_flow::load_bot(bot_dir);
+    match loaded.bot {
+        Some(bot) => {
+            if !loaded.report.diagnostics.is_empty() {
+                eprint!("{}", loaded.report.render_all());
+            }
+            Ok(Engine::new(bot)?)
+        }
+        None => anyhow::bail!("the bot in {} does not load:\n{}", bot_dir.display(), loaded.report.render_all()),
+    }
+}
+
+/// Say how to chat, and show where a resumed conversation left off.
+async fn greet(store: &dyn Store, id: &ConversationId, terminal: &Terminal) -> anyhow::Result<()> {
+    eprintln!("Talking to the bot as {id}. A number presses a button; Ctrl-D leaves (the chat is kept).");
+    let journal = store.journal(id).await?;
+    if journal.is_empty() {
+        return Ok(());
+    }
+    eprintln!("(resuming the conversation)");
+    let last_customer = journal.iter().rposition(|e| matches!(e.event, Event::CustomerSaid { .. }));
+    let since = last_customer.map_or(0, |i| i + 1);
+    for entry in &journal[since..] {
+        if let Event::BotSaid { text, buttons } = &entry.event {
+            terminal.show(&Outbound { text: text.clone(), buttons: buttons.clone() });
+        }
+    }
+    Ok(())
+}

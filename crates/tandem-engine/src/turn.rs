@@ -1,0 +1,399 @@
+//! One turn of a conversation: what the bot does with one input, step by step. Everything
+//! here is pure; the effects are collected and returned to the shell.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+use tandem_core::{Conversation, Event, Outbound, Owner, Timer, TimerKind};
+use tandem_flow::bot::{Assignment, RouteCondition, SetValue, Step};
+use tandem_flow::condition::Variables;
+use tandem_flow::template::TemplateId;
+use tandem_flow::{StepRef, Target};
+use tandem_nlu::IntentScore;
+
+use crate::answer::validate;
+use crate::engine::{Effects, Engine, Transition};
+
+/// Steps entered in one turn before the bot decides the flow loops and stops.
+const MAX_HOPS: usize = 64;
+
+pub(crate) struct Turn<'a> {
+    engine: &'a Engine,
+    conv: Conversation,
+    fx: Effects,
+    now: DateTime<Utc>,
+    intents: Vec<IntentScore>,
+    hops: usize,
+}
+
+impl<'a> Turn<'a> {
+    pub fn new(engine: &'a Engine, conv: Conversation, now: DateTime<Utc>) -> Self {
+        Self { engine, conv, fx: Effects::default(), now, intents: Vec::new(), hops: 0 }
+    }
+
+    /// The bot, for as long as the turn lasts (not tied to a borrow of the turn).
+    fn bot(&self) -> &'a tandem_flow::Bot {
+        &self.engine.bot
+    }
+
+    pub fn finish(mut self) -> Transition {
+        self.conv.updated_at = self.now;
+        Transition { conversation: self.conv, effects: self.fx }
+    }
+
+    fn record(&mut self, event: Event) {
+        self.fx.events.push(event);
+    }
+
+    // ----- inputs -----
+
+    pub fn on_message(&mut self, text: &str, button: Option<&str>) {
+        self.record(Event::CustomerSaid { text: text.to_string(), button: button.map(str::to_string) });
+        let answer = button.unwrap_or(text);
+        self.conv.vars.insert("answer".into(), Value::String(answer.to_string()));
+        self.intents = self.engine.intents.classify(answer);
+        let top = self.intents.first().cloned();
+        self.conv.vars.insert("intent".into(), top.as_ref().map_or(Value::Null, |s| Value::String(s.intent.clone())));
+        if let Some(top) = top {
+            self.record(Event::IntentDetected { intent: top.intent, confidence: top.confidence });
+        }
+        self.cancel_timeout();
+
+        let global = if button.is_none() { self.global_intent() } else { None };
+        let waiting_at = match &self.conv.owner {
+            Owner::Bot { flow, step, waiting: true } => self.bot().find(flow, step),
+            _ => None,
+        };
+        match (global, waiting_at) {
+            (Some(target), _) => {
+                self.conv.fallbacks = 0;
+                self.enter(target);
+            }
+            (None, Some(at)) => self.answer(at, answer, button.is_some()),
+            (None, None) => {
+                // A new conversation, one that ended, or one resting at a step with no way on.
+                self.conv.fallbacks = 0;
+                self.enter(self.bot().start);
+            }
+        }
+    }
+
+    pub fn on_timer(&mut self, timer: &Timer) {
+        let (flow, step, goto) = match &timer.kind {
+            TimerKind::Timeout { flow, step, goto } => {
+                let current = matches!(&self.conv.owner, Owner::Bot { flow: f, step: s, waiting: true } if f == flow && s == step);
+                if !current || self.conv.timeout.as_deref() != Some(timer.id.as_str()) {
+                    return; // the customer answered in time: a stale timer
+                }
+                self.conv.timeout = None;
+                (flow, step, goto)
+            }
+            TimerKind::FollowUp { flow, step, goto } => {
+                self.cancel_timeout();
+                (flow, step, goto)
+            }
+        };
+        self.record(Event::TimerFired { kind: timer.kind.label().into(), step: format!("{flow}.{step}") });
+        match self.bot().find_qualified(goto) {
+            Some(target) => self.enter(target),
+            None => self.enter(self.bot().start),
+        }
+    }
+
+    fn global_intent(&self) -> Option<StepRef> {
+        let bot = &self.engine.bot;
+        self.intents.iter().find_map(|s| bot.global_intents.iter().find(|(name, _)| *name == s.intent).map(|(_, r)| *r))
+    }
+
+    fn cancel_timeout(&mut self) {
+        if let Some(id) = self.conv.timeout.take() {
+            self.fx.cancel_timers.push(id);
+        }
+    }
+
+    // ----- answers -----
+
+    fn answer(&mut self, at: StepRef, text: &str, pressed: bool) {
+        let step = self.bot().step(at);
+        if let Some(capture) = &step.capture {
+            match validate(capture, text, &step.buttons, self.now) {
+                Ok(value) => {
+                    self.conv.tries = 0;
+                    self.set_var(&capture.var, value);
+                }
+                Err(()) => {
+                    self.conv.tries += 1;
+                    self.record(Event::CaptureRejected { var: capture.var.clone(), tries: self.conv.tries });
+                    if self.conv.tries < capture.max_tries {
+                        let retry = capture.retry.map(|t| self.render(t));
+                        self.reprompt(at, retry);
+                        return;
+                    }
+                    self.conv.tries = 0;
+                    match capture.fallback {
+                        Some(target) => self.go(target, at),
+                        None => self.fallback(at),
+                    }
+                    return;
+                }
+            }
+        }
+        if step.routes.is_empty() {
+            self.conv.fallbacks = 0;
+            match step.goto {
+                Some(target) => self.go(target, at),
+                None if step.capture.is_some() => self.rest(),
+                None => self.fallback(at),
+            }
+            return;
+        }
+        let chosen = step.routes.iter().position(|route| self.route_matches(&route.condition, text, pressed));
+        match chosen {
+            Some(i) => {
+                let route = &step.routes[i];
+                // An `else` after a capture is a branch, not a misunderstanding.
+                if matches!(route.condition, RouteCondition::Else) && step.capture.is_none() {
+                    self.count_fallback(at);
+                } else {
+                    self.conv.fallbacks = 0;
+                }
+                self.take_route(at, i);
+            }
+            None => self.fallback(at),
+        }
+    }
+
+    fn route_matches(&self, condition: &RouteCondition, text: &str, pressed: bool) -> bool {
+        match condition {
+            RouteCondition::Intent(name) => self.intents.iter().any(|s| s.intent == *name),
+            RouteCondition::Match(regex) => regex.is_match(text),
+            RouteCondition::Button(label) => text.trim().eq_ignore_ascii_case(label) || (pressed && text == label),
+            RouteCondition::When(condition) => condition.holds(&Variables::from_json(&self.data())),
+            RouteCondition::Else => true,
+        }
+    }
+
+    fn take_route(&mut self, at: StepRef, index: usize) {
+        let route = &self.bot().step(at).routes[index];
+        self.assign(&route.set);
+        let messages: Vec<TemplateId> = route.say.clone();
+        for t in messages {
+            self.say(t, Vec::new());
+        }
+        match route.goto {
+            Some(target) => self.go(target, at),
+            None => self.wait_again(at),
+        }
+    }
+
+    fn count_fallback(&mut self, at: StepRef) {
+        self.conv.fallbacks += 1;
+        self.conv.repeat = Some(self.names(at));
+        self.record(Event::Fallback { count: self.conv.fallbacks });
+    }
+
+    /// The answer was not understood: the flow's fallback step, or the bot's fallback
+    /// message and the question again.
+    fn fallback(&mut self, at: StepRef) {
+        self.count_fallback(at);
+        match self.bot().flow(at).fallback {
+            Some(step) => self.enter(StepRef { flow: at.flow, step }),
+            None => self.reprompt(at, None),
+        }
+    }
+
+    // ----- steps -----
+
+    fn go(&mut self, target: Target, from: StepRef) {
+        match target {
+            Target::Step(r) => self.enter(r),
+            Target::Repeat => {
+                // Back to the step whose answer was not understood: its question again.
+                match self.conv.repeat.take().and_then(|(f, s)| self.bot().find(&f, &s)) {
+                    Some(back) => {
+                        self.prompt(back);
+                        self.wait_again(back);
+                    }
+                    None => self.enter(from),
+                }
+            }
+        }
+    }
+
+    /// Enter a step: set, call, say, then end, hand off, wait or go on.
+    fn enter(&mut self, at: StepRef) {
+        self.hops += 1;
+        let (flow, step_name) = self.names(at);
+        if self.hops > MAX_HOPS {
+            self.record(Event::LoopStopped { flow, step: step_name });
+            self.rest();
+            return;
+        }
+        self.conv.owner = Owner::Bot { flow: flow.clone(), step: step_name.clone(), waiting: false };
+        self.conv.tries = 0;
+        self.record(Event::StepEntered { flow, step: step_name });
+        let step: &Step = self.bot().step(at);
+        self.assign(&step.set);
+        if let Some(call) = &step.call {
+            self.call(call);
+        }
+        let say = step.say.clone();
+        let last = say.len().saturating_sub(1);
+        let buttons_on_say = step.ask.is_none() && !step.buttons.is_empty();
+        for (i, t) in say.into_iter().enumerate() {
+            let buttons = if buttons_on_say && i == last { step.buttons.clone() } else { Vec::new() };
+            self.say(t, buttons);
+        }
+        if let Some(delay) = &step.follow_up {
+            let kind = self.timer_kind(at, delay.goto, true);
+            self.set_timer(self.now + delay.after, kind);
+        }
+        if step.end {
+            self.close();
+        } else if let Some(handoff) = &step.handoff {
+            for t in handoff.say.clone() {
+                self.say(t, Vec::new());
+            }
+            self.record(Event::HandoffRequested { reason: handoff.reason.clone(), skills: handoff.skills.clone() });
+            self.close();
+        } else if step.waits() {
+            if step.ask.is_some() || step.say.is_empty() {
+                self.prompt(at);
+            }
+            self.wait_again(at);
+        } else if let Some(i) = step.routes.iter().position(|r| self.route_matches(&r.condition, "", false)) {
+            self.take_route(at, i);
+        } else if let Some(target) = step.goto {
+            self.go(target, at);
+        } else {
+            self.rest();
+        }
+    }
+
+    /// Ask the step's question (with its buttons); a step without `ask` shows its buttons
+    /// under its last message.
+    fn prompt(&mut self, at: StepRef) {
+        let step = self.bot().step(at);
+        match (step.ask, step.say.last()) {
+            (Some(ask), _) => self.say(ask, step.buttons.clone()),
+            (None, Some(&last)) => self.say(last, step.buttons.clone()),
+            (None, None) if !step.buttons.is_empty() => {
+                let text = self.render(self.bot().fallback_message);
+                self.send(text, step.buttons.clone());
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// After an answer that did not work: a capture's `retry` message (with the buttons), or
+    /// the bot's fallback message and the question again. Then wait.
+    fn reprompt(&mut self, at: StepRef, retry: Option<String>) {
+        match retry {
+            Some(text) => self.send(text, self.bot().step(at).buttons.clone()),
+            None => {
+                let sorry = self.render(self.bot().fallback_message);
+                self.send(sorry, Vec::new());
+                self.prompt(at);
+            }
+        }
+        self.wait_again(at);
+    }
+
+    /// Wait at `at` for the customer's answer, with the step's timeout armed.
+    fn wait_again(&mut self, at: StepRef) {
+        let (flow, step) = self.names(at);
+        self.conv.owner = Owner::Bot { flow, step, waiting: true };
+        self.cancel_timeout();
+        if let Some(delay) = &self.bot().step(at).timeout {
+            let kind = self.timer_kind(at, delay.goto, false);
+            let id = self.set_timer(self.now + delay.after, kind);
+            self.conv.timeout = Some(id);
+        }
+    }
+
+    fn rest(&mut self) {
+        if let Owner::Bot { waiting, .. } = &mut self.conv.owner {
+            *waiting = false;
+        }
+    }
+
+    fn close(&mut self) {
+        self.conv.owner = Owner::Closed;
+        self.conv.fallbacks = 0;
+        self.record(Event::Ended);
+    }
+
+    // ----- effects -----
+
+    fn say(&mut self, template: TemplateId, buttons: Vec<String>) {
+        let text = self.render(template);
+        self.send(text, buttons);
+    }
+
+    fn send(&mut self, text: String, buttons: Vec<String>) {
+        if text.trim().is_empty() && buttons.is_empty() {
+            return;
+        }
+        self.record(Event::BotSaid { text: text.clone(), buttons: buttons.clone() });
+        self.fx.outbound.push(Outbound { text, buttons });
+    }
+
+    fn set_timer(&mut self, due: DateTime<Utc>, kind: TimerKind) -> String {
+        self.conv.timer_seq += 1;
+        let id = format!("{}#{}", self.conv.id.key(), self.conv.timer_seq);
+        self.fx.set_timers.push(Timer { id: id.clone(), conversation: self.conv.id.clone(), due, kind });
+        id
+    }
+
+    fn timer_kind(&self, at: StepRef, goto: StepRef, follow_up: bool) -> TimerKind {
+        let (flow, step) = self.names(at);
+        let goto = self.bot().qualified(goto);
+        if follow_up { TimerKind::FollowUp { flow, step, goto } } else { TimerKind::Timeout { flow, step, goto } }
+    }
+
+    fn assign(&mut self, assignments: &[Assignment]) {
+        for a in assignments {
+            let value = match &a.value {
+                SetValue::Literal(v) => v.clone(),
+                SetValue::Template(t) => Value::String(self.render(*t)),
+            };
+            self.set_var(&a.var, value);
+        }
+    }
+
+    fn call(&mut self, call: &tandem_flow::bot::Call) {
+        let args: Map<String, Value> = call.args.iter().map(|(k, t)| (k.clone(), Value::String(self.render(*t)))).collect();
+        let result = match self.bot().actions.get(&call.action) {
+            Some(action) => action.run(&args),
+            None => json!({ "found": false }),
+        };
+        self.set_var("result", result);
+    }
+
+    fn set_var(&mut self, name: &str, value: Value) {
+        self.record(Event::VariableSet { name: name.to_string(), value: value.clone() });
+        self.conv.vars.insert(name.to_string(), value);
+    }
+
+    // ----- data for templates and conditions -----
+
+    fn render(&self, template: TemplateId) -> String {
+        self.bot().templates.render(template, &Value::Object(self.data()))
+    }
+
+    /// Everything templates and conditions can read.
+    fn data(&self) -> Map<String, Value> {
+        let mut data = self.conv.vars.clone();
+        let user = &self.conv.user;
+        data.insert(
+            "user".into(),
+            json!({ "id": user.id, "name": user.name, "first_name": user.first_name(), "channel": self.conv.id.channel }),
+        );
+        data.insert("bot".into(), Value::Object(self.bot().vars.clone()));
+        data.insert("fallbacks".into(), json!(self.conv.fallbacks));
+        data
+    }
+
+    fn names(&self, at: StepRef) -> (String, String) {
+        (self.bot().flow(at).name.clone(), self.bot().step(at).name.clone())
+    }
+}
