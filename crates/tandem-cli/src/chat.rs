@@ -15,17 +15,39 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::terminal::Terminal;
 
-pub async fn run(bot_dir: &Path, db: Option<PathBuf>, name: Option<String>, chat: String) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    bot_dir: &Path,
+    db: Option<PathBuf>,
+    name: Option<String>,
+    chat: String,
+) -> anyhow::Result<ExitCode> {
     let engine = Arc::new(load_engine(bot_dir)?);
     let db = db.unwrap_or_else(|| bot_dir.join("tandem.sqlite"));
-    let store = Arc::new(SqliteStore::open(&db).await.with_context(|| format!("opening {}", db.display()))?);
-    let speaker = engine.bot.vars.get("name").and_then(|v| v.as_str()).unwrap_or("bot").to_string();
+    let store = Arc::new(
+        SqliteStore::open(&db)
+            .await
+            .with_context(|| format!("opening {}", db.display()))?,
+    );
+    let speaker = engine
+        .bot
+        .vars
+        .get("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or("bot")
+        .to_string();
     let terminal = Arc::new(Terminal::new(speaker));
-    let runtime = Arc::new(Runtime::new(engine, store.clone(), Arc::new(SystemClock)).with_channel(terminal.clone()));
+    let runtime = Arc::new(
+        Runtime::new(engine, store.clone(), Arc::new(SystemClock)).with_channel(terminal.clone()),
+    );
 
     let id = ConversationId::new(Terminal::NAME, chat);
-    let name = name.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "friend".into());
-    let user = UserProfile { id: id.chat.clone(), name };
+    let name = name
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "friend".into());
+    let user = UserProfile {
+        id: id.chat.clone(),
+        name,
+    };
     greet(&*store, &id, &terminal).await?;
     tokio::spawn(runtime.clone().run_background(Duration::from_millis(250)));
 
@@ -36,14 +58,22 @@ pub async fn run(bot_dir: &Path, db: Option<PathBuf>, name: Option<String>, chat
         if interactive {
             eprint!("you> ");
         }
-        let Some(line) = lines.next_line().await? else { break };
+        let Some(line) = lines.next_line().await? else {
+            break;
+        };
         if line.trim().is_empty() {
             continue;
         }
         sequence += 1;
         let (text, button) = terminal.interpret(&line);
         let platform_id = format!("{}-{sequence}", chrono::Utc::now().timestamp_micros());
-        let inbound = Inbound { conversation: id.clone(), user: user.clone(), text, button, platform_id: Some(platform_id) };
+        let inbound = Inbound {
+            conversation: id.clone(),
+            user: user.clone(),
+            text,
+            button,
+            platform_id: Some(platform_id),
+        };
         runtime.handle(inbound).await?;
     }
     Ok(ExitCode::SUCCESS)
@@ -59,23 +89,34 @@ pub fn load_engine(bot_dir: &Path) -> anyhow::Result<Engine> {
             }
             Ok(Engine::new(bot)?)
         }
-        None => anyhow::bail!("the bot in {} does not load:\n{}", bot_dir.display(), loaded.report.render_all()),
+        None => anyhow::bail!(
+            "the bot in {} does not load:\n{}",
+            bot_dir.display(),
+            loaded.report.render_all()
+        ),
     }
 }
 
 /// Say how to chat, and show where a resumed conversation left off.
 async fn greet(store: &dyn Store, id: &ConversationId, terminal: &Terminal) -> anyhow::Result<()> {
-    eprintln!("Talking to the bot as {id}. A number presses a button; Ctrl-D leaves (the chat is kept).");
+    eprintln!(
+        "Talking to the bot as {id}. A number presses a button; Ctrl-D leaves (the chat is kept)."
+    );
     let journal = store.journal(id).await?;
     if journal.is_empty() {
         return Ok(());
     }
     eprintln!("(resuming the conversation)");
-    let last_customer = journal.iter().rposition(|e| matches!(e.event, Event::CustomerSaid { .. }));
+    let last_customer = journal
+        .iter()
+        .rposition(|e| matches!(e.event, Event::CustomerSaid { .. }));
     let since = last_customer.map_or(0, |i| i + 1);
     for entry in &journal[since..] {
         if let Event::BotSaid { text, buttons } = &entry.event {
-            terminal.show(&Outbound { text: text.clone(), buttons: buttons.clone() });
+            terminal.show(&Outbound {
+                text: text.clone(),
+                buttons: buttons.clone(),
+            });
         }
     }
     Ok(())

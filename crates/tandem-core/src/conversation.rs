@@ -15,7 +15,10 @@ pub struct ConversationId {
 
 impl ConversationId {
     pub fn new(channel: impl Into<String>, chat: impl Into<String>) -> Self {
-        Self { channel: channel.into(), chat: chat.into() }
+        Self {
+            channel: channel.into(),
+            chat: chat.into(),
+        }
     }
 
     /// The stable text key used by stores: `channel:chat`.
@@ -51,7 +54,11 @@ impl UserProfile {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Owner {
     /// The bot, at a step of a flow. `waiting` is true while it waits for the customer's answer.
-    Bot { flow: String, step: String, waiting: bool },
+    Bot {
+        flow: String,
+        step: String,
+        waiting: bool,
+    },
     /// Nobody: the conversation has ended. A new customer message starts it again.
     Closed,
 }

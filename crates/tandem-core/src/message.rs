@@ -47,5 +47,9 @@ pub trait Channel: Send + Sync {
     /// The channel's name, as in `ConversationId::channel`.
     fn name(&self) -> &str;
     /// Deliver one message to the customer of `conversation`.
-    async fn send(&self, conversation: &ConversationId, message: &Outbound) -> Result<(), ChannelError>;
+    async fn send(
+        &self,
+        conversation: &ConversationId,
+        message: &Outbound,
+    ) -> Result<(), ChannelError>;
 }

@@ -11,7 +11,10 @@ use crate::turn::Turn;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
     /// The customer wrote `text`, or pressed the button labelled `button`.
-    Message { text: String, button: Option<String> },
+    Message {
+        text: String,
+        button: Option<String>,
+    },
     /// A durable timer came due.
     Timer(Timer),
 }
@@ -62,7 +65,12 @@ impl Engine {
     }
 
     /// One step of one conversation. Pure: the same inputs give the same outputs.
-    pub fn step(&self, conversation: Conversation, input: &Input, now: DateTime<Utc>) -> Transition {
+    pub fn step(
+        &self,
+        conversation: Conversation,
+        input: &Input,
+        now: DateTime<Utc>,
+    ) -> Transition {
         let mut turn = Turn::new(self, conversation, now);
         match input {
             Input::Message { text, button } => turn.on_message(text, button.as_deref()),

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_core::{
-    Channel, Clock, Commit, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage, Store, StoreError, Timer,
-    UserProfile, number_events,
+    Channel, Clock, Commit, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage,
+    Store, StoreError, Timer, UserProfile, number_events,
 };
 use tokio::sync::Mutex as AsyncMutex;
 
@@ -40,7 +40,13 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(engine: Arc<Engine>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { engine, store, clock, channels: HashMap::new(), locks: Mutex::new(HashMap::new()) }
+        Self {
+            engine,
+            store,
+            clock,
+            channels: HashMap::new(),
+            locks: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Deliver messages of conversations on `channel.name()` through it.
@@ -63,8 +69,18 @@ impl Runtime {
 
     /// Handle a customer's message.
     pub async fn handle(&self, inbound: Inbound) -> Result<Handled, RuntimeError> {
-        let input = Input::Message { text: inbound.text, button: inbound.button };
-        self.apply(&inbound.conversation, Some(inbound.user), input, inbound.platform_id, None).await
+        let input = Input::Message {
+            text: inbound.text,
+            button: inbound.button,
+        };
+        self.apply(
+            &inbound.conversation,
+            Some(inbound.user),
+            input,
+            inbound.platform_id,
+            None,
+        )
+        .await
     }
 
     /// Fire every timer due now, earliest first. Returns how many fired.
@@ -86,7 +102,8 @@ impl Runtime {
     async fn fire(&self, timer: Timer) -> Result<Handled, RuntimeError> {
         let conversation = timer.conversation.clone();
         let id = timer.id.clone();
-        self.apply(&conversation, None, Input::Timer(timer), None, Some(id)).await
+        self.apply(&conversation, None, Input::Timer(timer), None, Some(id))
+            .await
     }
 
     /// Retry delivery of everything left in the outbox (after a crash or a channel failure).
@@ -94,7 +111,10 @@ impl Runtime {
         let pending = self.store.undelivered(1024).await?;
         let mut by_conversation: HashMap<ConversationId, Vec<OutboxMessage>> = HashMap::new();
         for message in pending {
-            by_conversation.entry(message.conversation.clone()).or_default().push(message);
+            by_conversation
+                .entry(message.conversation.clone())
+                .or_default()
+                .push(message);
         }
         let mut delivered = 0;
         for (id, messages) in by_conversation {
@@ -158,7 +178,9 @@ impl Runtime {
         };
         let outcome = match self.store.commit(commit).await? {
             CommitOutcome::Duplicate => Handled::Duplicate,
-            CommitOutcome::Committed(outbox) => Handled::Done { delivered: self.deliver(&outbox).await? },
+            CommitOutcome::Committed(outbox) => Handled::Done {
+                delivered: self.deliver(&outbox).await?,
+            },
         };
         drop(guard);
         self.release(id, lock);
@@ -175,7 +197,10 @@ impl Runtime {
             match channel.send(&message.conversation, &message.message).await {
                 Ok(()) => done.push(message.id),
                 Err(e) => {
-                    tracing::warn!("delivery to {} failed, will retry: {e}", message.conversation);
+                    tracing::warn!(
+                        "delivery to {} failed, will retry: {e}",
+                        message.conversation
+                    );
                     break;
                 }
             }

@@ -23,11 +23,21 @@ pub(crate) struct Turn<'a> {
     now: DateTime<Utc>,
     intents: Vec<IntentScore>,
     hops: usize,
+    /// Enter the next waiting step without asking its question (it is already answered).
+    quiet_prompt: bool,
 }
 
 impl<'a> Turn<'a> {
     pub fn new(engine: &'a Engine, conv: Conversation, now: DateTime<Utc>) -> Self {
-        Self { engine, conv, fx: Effects::default(), now, intents: Vec::new(), hops: 0 }
+        Self {
+            engine,
+            conv,
+            fx: Effects::default(),
+            now,
+            intents: Vec::new(),
+            hops: 0,
+            quiet_prompt: false,
+        }
     }
 
     /// The bot, for as long as the turn lasts (not tied to a borrow of the turn).
@@ -37,7 +47,10 @@ impl<'a> Turn<'a> {
 
     pub fn finish(mut self) -> Transition {
         self.conv.updated_at = self.now;
-        Transition { conversation: self.conv, effects: self.fx }
+        Transition {
+            conversation: self.conv,
+            effects: self.fx,
+        }
     }
 
     fn record(&mut self, event: Event) {
@@ -47,20 +60,40 @@ impl<'a> Turn<'a> {
     // ----- inputs -----
 
     pub fn on_message(&mut self, text: &str, button: Option<&str>) {
-        self.record(Event::CustomerSaid { text: text.to_string(), button: button.map(str::to_string) });
+        self.record(Event::CustomerSaid {
+            text: text.to_string(),
+            button: button.map(str::to_string),
+        });
         let answer = button.unwrap_or(text);
-        self.conv.vars.insert("answer".into(), Value::String(answer.to_string()));
+        self.conv
+            .vars
+            .insert("answer".into(), Value::String(answer.to_string()));
         self.intents = self.engine.intents.classify(answer);
         let top = self.intents.first().cloned();
-        self.conv.vars.insert("intent".into(), top.as_ref().map_or(Value::Null, |s| Value::String(s.intent.clone())));
+        self.conv.vars.insert(
+            "intent".into(),
+            top.as_ref()
+                .map_or(Value::Null, |s| Value::String(s.intent.clone())),
+        );
         if let Some(top) = top {
-            self.record(Event::IntentDetected { intent: top.intent, confidence: top.confidence });
+            self.record(Event::IntentDetected {
+                intent: top.intent,
+                confidence: top.confidence,
+            });
         }
         self.cancel_timeout();
 
-        let global = if button.is_none() { self.global_intent() } else { None };
+        let global = if button.is_none() {
+            self.global_intent()
+        } else {
+            None
+        };
         let waiting_at = match &self.conv.owner {
-            Owner::Bot { flow, step, waiting: true } => self.bot().find(flow, step),
+            Owner::Bot {
+                flow,
+                step,
+                waiting: true,
+            } => self.bot().find(flow, step),
             _ => None,
         };
         match (global, waiting_at) {
@@ -72,9 +105,32 @@ impl<'a> Turn<'a> {
             (None, None) => {
                 // A new conversation, one that ended, or one resting at a step with no way on.
                 self.conv.fallbacks = 0;
-                self.enter(self.bot().start);
+                self.open(answer, button.is_some());
             }
         }
+    }
+
+    /// Start at the bot's start step. When the opening message already answers it ("where
+    /// is my order?"), greet without asking and take the route at once.
+    fn open(&mut self, text: &str, pressed: bool) {
+        let start = self.bot().start;
+        let step = self.bot().step(start);
+        let answered = step.waits()
+            && step.capture.is_none()
+            && step.routes.iter().any(|r| {
+                matches!(
+                    r.condition,
+                    RouteCondition::Intent(_) | RouteCondition::Match(_)
+                ) && self.route_matches(&r.condition, text, pressed)
+            });
+        if !answered {
+            self.enter(start);
+            return;
+        }
+        self.quiet_prompt = true;
+        self.enter(start);
+        self.quiet_prompt = false;
+        self.answer(start, text, pressed);
     }
 
     pub fn on_timer(&mut self, timer: &Timer) {
@@ -92,7 +148,10 @@ impl<'a> Turn<'a> {
                 (flow, step, goto)
             }
         };
-        self.record(Event::TimerFired { kind: timer.kind.label().into(), step: format!("{flow}.{step}") });
+        self.record(Event::TimerFired {
+            kind: timer.kind.label().into(),
+            step: format!("{flow}.{step}"),
+        });
         match self.bot().find_qualified(goto) {
             Some(target) => self.enter(target),
             None => self.enter(self.bot().start),
@@ -101,7 +160,12 @@ impl<'a> Turn<'a> {
 
     fn global_intent(&self) -> Option<StepRef> {
         let bot = &self.engine.bot;
-        self.intents.iter().find_map(|s| bot.global_intents.iter().find(|(name, _)| *name == s.intent).map(|(_, r)| *r))
+        self.intents.iter().find_map(|s| {
+            bot.global_intents
+                .iter()
+                .find(|(name, _)| *name == s.intent)
+                .map(|(_, r)| *r)
+        })
     }
 
     fn cancel_timeout(&mut self) {
@@ -122,7 +186,10 @@ impl<'a> Turn<'a> {
                 }
                 Err(()) => {
                     self.conv.tries += 1;
-                    self.record(Event::CaptureRejected { var: capture.var.clone(), tries: self.conv.tries });
+                    self.record(Event::CaptureRejected {
+                        var: capture.var.clone(),
+                        tries: self.conv.tries,
+                    });
                     if self.conv.tries < capture.max_tries {
                         let retry = capture.retry.map(|t| self.render(t));
                         self.reprompt(at, retry);
@@ -146,7 +213,10 @@ impl<'a> Turn<'a> {
             }
             return;
         }
-        let chosen = step.routes.iter().position(|route| self.route_matches(&route.condition, text, pressed));
+        let chosen = step
+            .routes
+            .iter()
+            .position(|route| self.route_matches(&route.condition, text, pressed));
         match chosen {
             Some(i) => {
                 let route = &step.routes[i];
@@ -166,7 +236,9 @@ impl<'a> Turn<'a> {
         match condition {
             RouteCondition::Intent(name) => self.intents.iter().any(|s| s.intent == *name),
             RouteCondition::Match(regex) => regex.is_match(text),
-            RouteCondition::Button(label) => text.trim().eq_ignore_ascii_case(label) || (pressed && text == label),
+            RouteCondition::Button(label) => {
+                text.trim().eq_ignore_ascii_case(label) || (pressed && text == label)
+            }
             RouteCondition::When(condition) => condition.holds(&Variables::from_json(&self.data())),
             RouteCondition::Else => true,
         }
@@ -188,7 +260,9 @@ impl<'a> Turn<'a> {
     fn count_fallback(&mut self, at: StepRef) {
         self.conv.fallbacks += 1;
         self.conv.repeat = Some(self.names(at));
-        self.record(Event::Fallback { count: self.conv.fallbacks });
+        self.record(Event::Fallback {
+            count: self.conv.fallbacks,
+        });
     }
 
     /// The answer was not understood: the flow's fallback step, or the bot's fallback
@@ -196,7 +270,10 @@ impl<'a> Turn<'a> {
     fn fallback(&mut self, at: StepRef) {
         self.count_fallback(at);
         match self.bot().flow(at).fallback {
-            Some(step) => self.enter(StepRef { flow: at.flow, step }),
+            Some(step) => self.enter(StepRef {
+                flow: at.flow,
+                step,
+            }),
             None => self.reprompt(at, None),
         }
     }
@@ -208,7 +285,12 @@ impl<'a> Turn<'a> {
             Target::Step(r) => self.enter(r),
             Target::Repeat => {
                 // Back to the step whose answer was not understood: its question again.
-                match self.conv.repeat.take().and_then(|(f, s)| self.bot().find(&f, &s)) {
+                match self
+                    .conv
+                    .repeat
+                    .take()
+                    .and_then(|(f, s)| self.bot().find(&f, &s))
+                {
                     Some(back) => {
                         self.prompt(back);
                         self.wait_again(back);
@@ -224,13 +306,23 @@ impl<'a> Turn<'a> {
         self.hops += 1;
         let (flow, step_name) = self.names(at);
         if self.hops > MAX_HOPS {
-            self.record(Event::LoopStopped { flow, step: step_name });
+            self.record(Event::LoopStopped {
+                flow,
+                step: step_name,
+            });
             self.rest();
             return;
         }
-        self.conv.owner = Owner::Bot { flow: flow.clone(), step: step_name.clone(), waiting: false };
+        self.conv.owner = Owner::Bot {
+            flow: flow.clone(),
+            step: step_name.clone(),
+            waiting: false,
+        };
         self.conv.tries = 0;
-        self.record(Event::StepEntered { flow, step: step_name });
+        self.record(Event::StepEntered {
+            flow,
+            step: step_name,
+        });
         let step: &Step = self.bot().step(at);
         self.assign(&step.set);
         if let Some(call) = &step.call {
@@ -240,7 +332,11 @@ impl<'a> Turn<'a> {
         let last = say.len().saturating_sub(1);
         let buttons_on_say = step.ask.is_none() && !step.buttons.is_empty();
         for (i, t) in say.into_iter().enumerate() {
-            let buttons = if buttons_on_say && i == last { step.buttons.clone() } else { Vec::new() };
+            let buttons = if buttons_on_say && i == last {
+                step.buttons.clone()
+            } else {
+                Vec::new()
+            };
             self.say(t, buttons);
         }
         if let Some(delay) = &step.follow_up {
@@ -253,14 +349,21 @@ impl<'a> Turn<'a> {
             for t in handoff.say.clone() {
                 self.say(t, Vec::new());
             }
-            self.record(Event::HandoffRequested { reason: handoff.reason.clone(), skills: handoff.skills.clone() });
+            self.record(Event::HandoffRequested {
+                reason: handoff.reason.clone(),
+                skills: handoff.skills.clone(),
+            });
             self.close();
         } else if step.waits() {
-            if step.ask.is_some() || step.say.is_empty() {
+            if !self.quiet_prompt && (step.ask.is_some() || step.say.is_empty()) {
                 self.prompt(at);
             }
             self.wait_again(at);
-        } else if let Some(i) = step.routes.iter().position(|r| self.route_matches(&r.condition, "", false)) {
+        } else if let Some(i) = step
+            .routes
+            .iter()
+            .position(|r| self.route_matches(&r.condition, "", false))
+        {
             self.take_route(at, i);
         } else if let Some(target) = step.goto {
             self.go(target, at);
@@ -301,7 +404,11 @@ impl<'a> Turn<'a> {
     /// Wait at `at` for the customer's answer, with the step's timeout armed.
     fn wait_again(&mut self, at: StepRef) {
         let (flow, step) = self.names(at);
-        self.conv.owner = Owner::Bot { flow, step, waiting: true };
+        self.conv.owner = Owner::Bot {
+            flow,
+            step,
+            waiting: true,
+        };
         self.cancel_timeout();
         if let Some(delay) = &self.bot().step(at).timeout {
             let kind = self.timer_kind(at, delay.goto, false);
@@ -333,21 +440,33 @@ impl<'a> Turn<'a> {
         if text.trim().is_empty() && buttons.is_empty() {
             return;
         }
-        self.record(Event::BotSaid { text: text.clone(), buttons: buttons.clone() });
+        self.record(Event::BotSaid {
+            text: text.clone(),
+            buttons: buttons.clone(),
+        });
         self.fx.outbound.push(Outbound { text, buttons });
     }
 
     fn set_timer(&mut self, due: DateTime<Utc>, kind: TimerKind) -> String {
         self.conv.timer_seq += 1;
         let id = format!("{}#{}", self.conv.id.key(), self.conv.timer_seq);
-        self.fx.set_timers.push(Timer { id: id.clone(), conversation: self.conv.id.clone(), due, kind });
+        self.fx.set_timers.push(Timer {
+            id: id.clone(),
+            conversation: self.conv.id.clone(),
+            due,
+            kind,
+        });
         id
     }
 
     fn timer_kind(&self, at: StepRef, goto: StepRef, follow_up: bool) -> TimerKind {
         let (flow, step) = self.names(at);
         let goto = self.bot().qualified(goto);
-        if follow_up { TimerKind::FollowUp { flow, step, goto } } else { TimerKind::Timeout { flow, step, goto } }
+        if follow_up {
+            TimerKind::FollowUp { flow, step, goto }
+        } else {
+            TimerKind::Timeout { flow, step, goto }
+        }
     }
 
     fn assign(&mut self, assignments: &[Assignment]) {
@@ -361,7 +480,11 @@ impl<'a> Turn<'a> {
     }
 
     fn call(&mut self, call: &tandem_flow::bot::Call) {
-        let args: Map<String, Value> = call.args.iter().map(|(k, t)| (k.clone(), Value::String(self.render(*t)))).collect();
+        let args: Map<String, Value> = call
+            .args
+            .iter()
+            .map(|(k, t)| (k.clone(), Value::String(self.render(*t))))
+            .collect();
         let result = match self.bot().actions.get(&call.action) {
             Some(action) => action.run(&args),
             None => json!({ "found": false }),
@@ -370,14 +493,19 @@ impl<'a> Turn<'a> {
     }
 
     fn set_var(&mut self, name: &str, value: Value) {
-        self.record(Event::VariableSet { name: name.to_string(), value: value.clone() });
+        self.record(Event::VariableSet {
+            name: name.to_string(),
+            value: value.clone(),
+        });
         self.conv.vars.insert(name.to_string(), value);
     }
 
     // ----- data for templates and conditions -----
 
     fn render(&self, template: TemplateId) -> String {
-        self.bot().templates.render(template, &Value::Object(self.data()))
+        self.bot()
+            .templates
+            .render(template, &Value::Object(self.data()))
     }
 
     /// Everything templates and conditions can read.
@@ -394,6 +522,9 @@ impl<'a> Turn<'a> {
     }
 
     fn names(&self, at: StepRef) -> (String, String) {
-        (self.bot().flow(at).name.clone(), self.bot().step(at).name.clone())
+        (
+            self.bot().flow(at).name.clone(),
+            self.bot().step(at).name.clone(),
+        )
     }
 }

@@ -150,7 +150,10 @@ pub struct Delay {
 #[derive(Debug)]
 pub enum Action {
     /// Rows of a data file by key; the `with:` argument named `key` holds the key.
-    Lookup { key: String, rows: Map<String, Value> },
+    Lookup {
+        key: String,
+        rows: Map<String, Value>,
+    },
 }
 
 impl Bot {
@@ -180,7 +183,10 @@ impl Bot {
             Some((flow, step)) => self.find(flow, step),
             None => {
                 let f = self.flows.iter().position(|f| f.name == name)?;
-                Some(StepRef { flow: f, step: self.flows[f].start })
+                Some(StepRef {
+                    flow: f,
+                    step: self.flows[f].start,
+                })
             }
         }
     }
@@ -191,8 +197,15 @@ impl Action {
     pub fn run(&self, args: &Map<String, Value>) -> Value {
         match self {
             Action::Lookup { key, rows } => {
-                let wanted = args.get(key).and_then(Value::as_str).unwrap_or_default().trim();
-                let row = rows.iter().find(|(k, _)| k.eq_ignore_ascii_case(wanted)).map(|(_, v)| v);
+                let wanted = args
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .trim();
+                let row = rows
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(wanted))
+                    .map(|(_, v)| v);
                 let mut result = match row {
                     Some(Value::Object(fields)) => fields.clone(),
                     Some(other) => Map::from_iter([("value".to_string(), other.clone())]),

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
-use crate::bot::{Assignment, Call, Capture, Delay, Handoff, Route, RouteCondition, SetValue, Step, StepRef, Target};
+use crate::bot::{
+    Assignment, Call, Capture, Delay, Handoff, Route, RouteCondition, SetValue, Step, StepRef,
+    Target,
+};
 use crate::condition::Condition;
 use crate::diagnostic::Report;
 use crate::duration::parse_duration;
@@ -62,22 +65,36 @@ impl Names {
         }
         if let Some((flow_name, step_name)) = name.split_once('.') {
             let Some(flow) = self.flows.iter().position(|f| f == flow_name) else {
-                return Err(format!("`{name}` names a missing flow `{flow_name}`{}", suggest(flow_name, &self.flows)));
+                return Err(format!(
+                    "goes to `{name}`, but there is no flow `{flow_name}`{}",
+                    suggest(flow_name, &self.flows)
+                ));
             };
             return match self.steps[flow].get(step_name) {
                 Some(&step) => Ok(StepRef { flow, step }),
                 None => {
                     let known: Vec<String> = self.steps[flow].keys().cloned().collect();
-                    Err(format!("flow `{flow_name}` has no step `{step_name}`{}", suggest(step_name, &known)))
+                    Err(format!(
+                        "goes to `{name}`, but flow `{flow_name}` has no step `{step_name}`{}",
+                        suggest(step_name, &known)
+                    ))
                 }
             };
         }
         if let Some(flow) = self.flows.iter().position(|f| f == name) {
-            return Ok(StepRef { flow, step: self.starts[flow] });
+            return Ok(StepRef {
+                flow,
+                step: self.starts[flow],
+            });
         }
-        let mut known: Vec<String> = from.map(|f| self.steps[f].keys().cloned().collect()).unwrap_or_default();
+        let mut known: Vec<String> = from
+            .map(|f| self.steps[f].keys().cloned().collect())
+            .unwrap_or_default();
         known.extend(self.flows.iter().cloned());
-        Err(format!("goes to a missing step `{name}`{}", suggest(name, &known)))
+        Err(format!(
+            "goes to a missing step `{name}`{}",
+            suggest(name, &known)
+        ))
     }
 }
 
@@ -98,7 +115,16 @@ pub fn author_regex(source: &str) -> Result<Regex, String> {
         .case_insensitive(true)
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| format!("invalid regex: {}", e.to_string().lines().last().unwrap_or("").trim_start_matches("error: ")))
+        .map_err(|e| {
+            format!(
+                "invalid regex: {}",
+                e.to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ")
+            )
+        })
 }
 
 /// Compiles the steps of one bot's flows.
@@ -120,15 +146,29 @@ impl Compiler<'_> {
             }
         };
         for name in template::variables(&compiled) {
-            self.usage.reads.push(VarRead { name, file: file.to_path_buf(), pos });
+            self.usage.reads.push(VarRead {
+                name,
+                file: file.to_path_buf(),
+                pos,
+            });
         }
         self.templates.add(source).ok()
     }
 
     fn messages(&mut self, file: &Path, messages: &Option<At<Messages>>) -> Vec<TemplateId> {
-        let Some(messages) = messages else { return Vec::new() };
-        let texts: Vec<String> = messages.value.texts().into_iter().map(str::to_string).collect();
-        texts.iter().filter_map(|text| self.template(file, text, messages.pos)).collect()
+        let Some(messages) = messages else {
+            return Vec::new();
+        };
+        let texts: Vec<String> = messages
+            .value
+            .texts()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        texts
+            .iter()
+            .filter_map(|text| self.template(file, text, messages.pos))
+            .collect()
     }
 
     fn assignments(&mut self, file: &Path, set: &Entries<At<Value>>) -> Vec<Assignment> {
@@ -142,7 +182,10 @@ impl Compiler<'_> {
                 },
                 other => SetValue::Literal(other.clone()),
             };
-            out.push(Assignment { var: var.value.clone(), value });
+            out.push(Assignment {
+                var: var.value.clone(),
+                value,
+            });
         }
         out
     }
@@ -157,11 +200,21 @@ impl Compiler<'_> {
         }
     }
 
-    fn step_target(&mut self, file: &Path, flow: usize, name: &At<String>, what: &str) -> Option<StepRef> {
+    fn step_target(
+        &mut self,
+        file: &Path,
+        flow: usize,
+        name: &At<String>,
+        what: &str,
+    ) -> Option<StepRef> {
         match self.names.resolve_step(Some(flow), &name.value) {
             Ok(r) => Some(r),
             Err(e) => {
-                let e = if name.value == REPEAT { format!("cannot go to `{REPEAT}`") } else { e };
+                let e = if name.value == REPEAT {
+                    format!("cannot go to `{REPEAT}`")
+                } else {
+                    e
+                };
                 self.report.error(file, name.pos, format!("`{what}` {e}"));
                 None
             }
@@ -169,27 +222,51 @@ impl Compiler<'_> {
     }
 
     fn regex(&mut self, file: &Path, source: &At<String>) -> Option<Regex> {
-        author_regex(&source.value).map_err(|e| self.report.error(file, source.pos, e)).ok()
+        author_regex(&source.value)
+            .map_err(|e| self.report.error(file, source.pos, e))
+            .ok()
     }
 
     fn condition(&mut self, file: &Path, source: &At<String>) -> Option<Condition> {
-        let condition = Condition::parse(&source.value).map_err(|e| self.report.error(file, source.pos, e)).ok()?;
+        let condition = Condition::parse(&source.value)
+            .map_err(|e| self.report.error(file, source.pos, e))
+            .ok()?;
         for name in condition.variables() {
-            self.usage.reads.push(VarRead { name, file: file.to_path_buf(), pos: source.pos });
+            self.usage.reads.push(VarRead {
+                name,
+                file: file.to_path_buf(),
+                pos: source.pos,
+            });
         }
         Some(condition)
     }
 
-    fn delay(&mut self, file: &Path, flow: usize, def: &Option<DelayDef>, what: &str) -> Option<Delay> {
+    fn delay(
+        &mut self,
+        file: &Path,
+        flow: usize,
+        def: &Option<DelayDef>,
+        what: &str,
+    ) -> Option<Delay> {
         let def = def.as_ref()?;
-        let after = parse_duration(&def.after.value).map_err(|e| self.report.error(file, def.after.pos, e)).ok();
+        let after = parse_duration(&def.after.value)
+            .map_err(|e| self.report.error(file, def.after.pos, e))
+            .ok();
         let goto = self.step_target(file, flow, &def.goto, &format!("{what}.goto"));
-        Some(Delay { after: after?, goto: goto? })
+        Some(Delay {
+            after: after?,
+            goto: goto?,
+        })
     }
 
     /// Compile one step of flow `flow`.
     pub fn step(&mut self, file: &Path, flow: usize, name: &At<String>, def: &StepDef) -> Step {
-        let buttons: Vec<String> = def.buttons.iter().flatten().map(|b| b.value.clone()).collect();
+        let buttons: Vec<String> = def
+            .buttons
+            .iter()
+            .flatten()
+            .map(|b| b.value.clone())
+            .collect();
         let waits = def.ask.is_some() || def.buttons.is_some() || def.capture.is_some();
         self.check_step_shape(file, name, def, waits);
         let call = def.call.as_ref().and_then(|call| {
@@ -197,26 +274,52 @@ impl Compiler<'_> {
             if !self.names.actions.contains(&call.action.value) {
                 let known: Vec<String> = self.names.actions.iter().cloned().collect();
                 let hint = suggest(&call.action.value, &known);
-                self.report.error(file, call.action.pos, format!("unknown action `{}`{hint}", call.action.value));
+                self.report.error(
+                    file,
+                    call.action.pos,
+                    format!("unknown action `{}`{hint}", call.action.value),
+                );
             }
             let args = call
                 .args
                 .iter()
-                .filter_map(|(k, v)| self.template(file, &v.value, v.pos).map(|t| (k.value.clone(), t)))
+                .filter_map(|(k, v)| {
+                    self.template(file, &v.value, v.pos)
+                        .map(|t| (k.value.clone(), t))
+                })
                 .collect();
-            Some(Call { action: call.action.value.clone(), args })
+            Some(Call {
+                action: call.action.value.clone(),
+                args,
+            })
         });
-        let capture = def.capture.as_ref().and_then(|c| self.capture(file, flow, c, &buttons));
+        let capture = def
+            .capture
+            .as_ref()
+            .and_then(|c| self.capture(file, flow, c, &buttons));
         let routes = def
             .next
             .iter()
             .flatten()
             .enumerate()
-            .filter_map(|(i, r)| self.route(file, flow, r, def, waits, i + 1 == def.next.as_ref().map_or(0, Vec::len)))
+            .filter_map(|(i, r)| {
+                self.route(
+                    file,
+                    flow,
+                    r,
+                    def,
+                    waits,
+                    i + 1 == def.next.as_ref().map_or(0, Vec::len),
+                )
+            })
             .collect();
         let handoff = def.handoff.as_ref().map(|h| Handoff {
             skills: h.value.skills.clone(),
-            reason: h.value.reason.clone().unwrap_or_else(|| format!("flow step {}", name.value)),
+            reason: h
+                .value
+                .reason
+                .clone()
+                .unwrap_or_else(|| format!("flow step {}", name.value)),
             say: self.messages(file, &h.value.say.clone().map(|m| At::new(m, h.pos))),
         });
         Step {
@@ -224,7 +327,10 @@ impl Compiler<'_> {
             set: self.assignments(file, &def.set),
             call,
             say: self.messages(file, &def.say),
-            ask: def.ask.as_ref().and_then(|a| self.template(file, &a.value, a.pos)),
+            ask: def
+                .ask
+                .as_ref()
+                .and_then(|a| self.template(file, &a.value, a.pos)),
             buttons,
             capture,
             routes,
@@ -248,7 +354,13 @@ impl Compiler<'_> {
             self.report.error(file, name.pos, format!("step `{step}` hands off to a human, so it cannot also wait for an answer or go on"));
         }
         if def.next.is_some() && def.goto.is_some() {
-            self.report.error(file, name.pos, format!("step `{step}` has both `next` and `goto`: put the `goto` in an `else` route"));
+            self.report.error(
+                file,
+                name.pos,
+                format!(
+                    "step `{step}` has both `next` and `goto`: put the `goto` in an `else` route"
+                ),
+            );
         }
         if waits && !goes_on && def.capture.is_none() && def.handoff.is_none() {
             self.report.error(file, name.pos, format!("step `{step}` waits for an answer but has no `next` or `goto`: nothing says where the answer leads"));
@@ -258,29 +370,58 @@ impl Compiler<'_> {
         }
     }
 
-    fn capture(&mut self, file: &Path, flow: usize, def: &crate::model::CaptureDef, buttons: &[String]) -> Option<Capture> {
+    fn capture(
+        &mut self,
+        file: &Path,
+        flow: usize,
+        def: &crate::model::CaptureDef,
+        buttons: &[String],
+    ) -> Option<Capture> {
         self.usage.set.insert(def.var.value.clone());
-        let default_kind = if buttons.is_empty() { CaptureType::Text } else { CaptureType::Button };
+        let default_kind = if buttons.is_empty() {
+            CaptureType::Text
+        } else {
+            CaptureType::Button
+        };
         let kind = def.kind.as_ref().map_or(default_kind, |k| k.value);
         if kind == CaptureType::Button && buttons.is_empty() {
             let pos = def.kind.as_ref().map_or(def.var.pos, |k| k.pos);
-            self.report.error(file, pos, "a capture of type `button` needs `buttons` on its step");
+            self.report.error(
+                file,
+                pos,
+                "a capture of type `button` needs `buttons` on its step",
+            );
         }
         let max_tries = def.max_tries.as_ref().map_or(3, |m| m.value);
         if let Some(m) = def.max_tries.as_ref().filter(|m| m.value == 0) {
-            self.report.error(file, m.pos, "`max_tries` must be at least 1");
+            self.report
+                .error(file, m.pos, "`max_tries` must be at least 1");
         }
         Some(Capture {
             var: def.var.value.clone(),
             kind,
             pattern: def.pattern.as_ref().and_then(|p| self.regex(file, p)),
-            retry: def.retry.as_ref().and_then(|r| self.template(file, &r.value, r.pos)),
+            retry: def
+                .retry
+                .as_ref()
+                .and_then(|r| self.template(file, &r.value, r.pos)),
             max_tries,
-            fallback: def.fallback.as_ref().and_then(|f| self.target(file, flow, f)),
+            fallback: def
+                .fallback
+                .as_ref()
+                .and_then(|f| self.target(file, flow, f)),
         })
     }
 
-    fn route(&mut self, file: &Path, flow: usize, route: &At<RouteDef>, step: &StepDef, waits: bool, last: bool) -> Option<Route> {
+    fn route(
+        &mut self,
+        file: &Path,
+        flow: usize,
+        route: &At<RouteDef>,
+        step: &StepDef,
+        waits: bool,
+        last: bool,
+    ) -> Option<Route> {
         let def = &route.value;
         let keys = [
             def.intent.as_ref().map(|a| ("intent", a)),
@@ -293,7 +434,11 @@ impl Compiler<'_> {
         let (key, value) = match present.as_slice() {
             [one] => *one,
             [] => {
-                self.report.error(file, route.pos, "a route needs one of `intent`, `match`, `button`, `when` or `else`");
+                self.report.error(
+                    file,
+                    route.pos,
+                    "a route needs one of `intent`, `match`, `button`, `when` or `else`",
+                );
                 return None;
             }
             [_, (second, at), ..] => {
@@ -305,21 +450,38 @@ impl Compiler<'_> {
             self.report.error(file, value.pos, format!("`{key}` routes look at the answer, but this step does not wait for one (add `ask`, `buttons` or `capture`)"));
         }
         if key == "else" && !last {
-            self.report.warning(file, value.pos, "routes after an `else` route are never tried");
+            self.report.warning(
+                file,
+                value.pos,
+                "routes after an `else` route are never tried",
+            );
         }
         let condition = match key {
             "intent" => {
                 if !self.names.intents.contains(&value.value) {
                     let known: Vec<String> = self.names.intents.iter().cloned().collect();
                     let hint = suggest(&value.value, &known);
-                    self.report.error(file, value.pos, format!("unknown intent `{}`{hint}", value.value));
+                    self.report.error(
+                        file,
+                        value.pos,
+                        format!("unknown intent `{}`{hint}", value.value),
+                    );
                 }
                 RouteCondition::Intent(value.value.clone())
             }
             "match" => RouteCondition::Match(self.regex(file, value)?),
             "button" => {
-                if !step.buttons.iter().flatten().any(|b| b.value == value.value) {
-                    self.report.error(file, value.pos, format!("this step has no button `{}`", value.value));
+                if !step
+                    .buttons
+                    .iter()
+                    .flatten()
+                    .any(|b| b.value == value.value)
+                {
+                    self.report.error(
+                        file,
+                        value.pos,
+                        format!("this step has no button `{}`", value.value),
+                    );
                 }
                 RouteCondition::Button(value.value.clone())
             }
@@ -328,18 +490,31 @@ impl Compiler<'_> {
         };
         let goto = match (key, &def.goto) {
             ("else", Some(g)) => {
-                self.report.error(file, g.pos, "an `else` route names its step itself (`else: step`); remove `goto`");
+                self.report.error(
+                    file,
+                    g.pos,
+                    "an `else` route names its step itself (`else: step`); remove `goto`",
+                );
                 None
             }
             ("else", None) => self.target(file, flow, value),
             (_, Some(g)) => self.target(file, flow, g),
             (_, None) => None,
         };
-        Some(Route { condition, say: self.messages(file, &def.say), set: self.assignments(file, &def.set), goto })
+        Some(Route {
+            condition,
+            say: self.messages(file, &def.say),
+            set: self.assignments(file, &def.set),
+            goto,
+        })
     }
 }
 
 /// The first problem-free name of every step of a flow file, by index.
 pub fn step_index(flow: &FlowFile) -> HashMap<String, usize> {
-    flow.steps.iter().enumerate().map(|(i, (k, _))| (k.value.clone(), i)).collect()
+    flow.steps
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k.value.clone(), i))
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! JSON Schema (draft-07, what the VS Code YAML server reads) of flow, bot and test files.
 
-use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
 
 use crate::bot_file::BotFile;
 use crate::model::FlowFile;
@@ -42,5 +42,8 @@ pub fn schema_json(kind: FileKind) -> String {
 
 /// Schema of any type, for tests of new file kinds.
 pub fn schema_of<T: JsonSchema>() -> serde_json::Value {
-    SchemaSettings::draft07().into_generator().into_root_schema_for::<T>().to_value()
+    SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value()
 }

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
 
 /// A line and column (both from 1) in a source file, and the length of what is there.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -19,7 +19,11 @@ pub struct Pos {
 
 impl Pos {
     pub fn from_location(location: &serde_saphyr::Location) -> Self {
-        Self { line: location.line(), col: location.column(), len: location.span().len() }
+        Self {
+            line: location.line(),
+            col: location.column(),
+            len: location.span().len(),
+        }
     }
 }
 
@@ -46,7 +50,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let spanned = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
         let pos = Pos::from_location(&spanned.referenced);
-        Ok(Self { value: spanned.value, pos })
+        Ok(Self {
+            value: spanned.value,
+            pos,
+        })
     }
 }
 

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use tandem_core::{
-    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, Outbound, OutboxMessage, Owner, Store, StoreError,
-    Timer,
+    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, Outbound, OutboxMessage,
+    Owner, Store, StoreError, Timer,
 };
 
 use crate::codec::{conversation_id, db_error, from_json, from_micros, micros, to_json};
@@ -33,7 +35,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(db_error)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(db_error)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
@@ -60,20 +66,29 @@ impl Store for SqliteStore {
         row.map(|r| from_json(r.get::<&str, _>(0))).transpose()
     }
 
-    async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM inbound WHERE conversation_id = ? AND platform_id = ?")
-            .bind(id.key())
-            .bind(platform_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+    async fn seen_inbound(
+        &self,
+        id: &ConversationId,
+        platform_id: &str,
+    ) -> Result<bool, StoreError> {
+        let row =
+            sqlx::query("SELECT 1 FROM inbound WHERE conversation_id = ? AND platform_id = ?")
+                .bind(id.key())
+                .bind(platform_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
         Ok(row.is_some())
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let key = commit.conversation.id.key();
         let now = micros(commit.conversation.updated_at);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)?;
         if let Some(pid) = &commit.inbound_id {
             let inserted = sqlx::query("INSERT INTO inbound (conversation_id, platform_id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
                 .bind(&key)
@@ -87,13 +102,21 @@ impl Store for SqliteStore {
             }
         }
         if let Some(timer) = &commit.fired_timer {
-            let deleted = sqlx::query("DELETE FROM timers WHERE id = ?").bind(timer).execute(&mut *tx).await.map_err(db_error)?;
+            let deleted = sqlx::query("DELETE FROM timers WHERE id = ?")
+                .bind(timer)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
             if deleted.rows_affected() == 0 {
                 return Ok(CommitOutcome::Duplicate);
             }
         }
         for timer in &commit.cancel_timers {
-            sqlx::query("DELETE FROM timers WHERE id = ?").bind(timer).execute(&mut *tx).await.map_err(db_error)?;
+            sqlx::query("DELETE FROM timers WHERE id = ?")
+                .bind(timer)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
         }
         for timer in &commit.set_timers {
             sqlx::query("INSERT OR REPLACE INTO timers (id, conversation_id, due_at, kind) VALUES (?, ?, ?, ?)")
@@ -106,14 +129,16 @@ impl Store for SqliteStore {
                 .map_err(db_error)?;
         }
         for entry in &commit.events {
-            sqlx::query("INSERT INTO journal (conversation_id, seq, at, event) VALUES (?, ?, ?, ?)")
-                .bind(&key)
-                .bind(entry.seq as i64)
-                .bind(micros(entry.at))
-                .bind(to_json(&entry.event)?)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            sqlx::query(
+                "INSERT INTO journal (conversation_id, seq, at, event) VALUES (?, ?, ?, ?)",
+            )
+            .bind(&key)
+            .bind(entry.seq as i64)
+            .bind(micros(entry.at))
+            .bind(to_json(&entry.event)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
         }
         let mut outbox = Vec::with_capacity(commit.outbox.len());
         for message in commit.outbox {
@@ -124,7 +149,11 @@ impl Store for SqliteStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_error)?;
-            outbox.push(OutboxMessage { id: row.get(0), conversation: commit.conversation.id.clone(), message });
+            outbox.push(OutboxMessage {
+                id: row.get(0),
+                conversation: commit.conversation.id.clone(),
+                message,
+            });
         }
         sqlx::query(
             "INSERT INTO conversations (id, state, owner, updated_at) VALUES (?, ?, ?, ?) \
@@ -161,7 +190,10 @@ impl Store for SqliteStore {
     }
 
     async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query("SELECT MIN(due_at) FROM timers").fetch_one(&self.pool).await.map_err(db_error)?;
+        let row = sqlx::query("SELECT MIN(due_at) FROM timers")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
         Ok(row.get::<Option<i64>, _>(0).map(from_micros))
     }
 
@@ -184,7 +216,11 @@ impl Store for SqliteStore {
 
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError> {
         let now = micros(Utc::now());
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)?;
         for id in ids {
             sqlx::query("UPDATE outbox SET delivered_at = ? WHERE id = ?")
                 .bind(now)
@@ -197,14 +233,20 @@ impl Store for SqliteStore {
     }
 
     async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {
-        let rows = sqlx::query("SELECT seq, at, event FROM journal WHERE conversation_id = ? ORDER BY seq")
-            .bind(id.key())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let rows = sqlx::query(
+            "SELECT seq, at, event FROM journal WHERE conversation_id = ? ORDER BY seq",
+        )
+        .bind(id.key())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
         rows.iter()
             .map(|r| {
-                Ok(JournalEntry { seq: r.get::<i64, _>(0) as u64, at: from_micros(r.get(1)), event: from_json(r.get::<&str, _>(2))? })
+                Ok(JournalEntry {
+                    seq: r.get::<i64, _>(0) as u64,
+                    at: from_micros(r.get(1)),
+                    event: from_json(r.get::<&str, _>(2))?,
+                })
             })
             .collect()
     }
