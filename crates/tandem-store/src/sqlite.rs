@@ -27,6 +27,10 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Open (or create) the database at `path` and bring its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Database(format!("creating {}: {e}", parent.display())))?;
+        }
         let url = format!("sqlite://{}", path.display());
         let options = SqliteConnectOptions::from_str(&url)
             .map_err(db_error)?

@@ -1,0 +1,5 @@
+//! The SQLite store on real files: the Store contract (atomic commits, deduplication, timers
+//! that fire once, the outbox), persistence across reopening, and the runtime on top.
+
+mod contract;
+mod sqlite;
