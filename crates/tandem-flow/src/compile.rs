@@ -269,7 +269,7 @@ impl Compiler<'_> {
             .collect();
         let waits = def.ask.is_some() || def.buttons.is_some() || def.capture.is_some();
         self.check_step_shape(file, name, def, waits);
-        let call = def.call.as_ref().and_then(|call| {
+        let call = def.call.as_ref().map(|call| {
             self.usage.calls_actions = true;
             if !self.names.actions.contains(&call.action.value) {
                 let known: Vec<String> = self.names.actions.iter().cloned().collect();
@@ -288,10 +288,10 @@ impl Compiler<'_> {
                         .map(|t| (k.value.clone(), t))
                 })
                 .collect();
-            Some(Call {
+            Call {
                 action: call.action.value.clone(),
                 args,
-            })
+            }
         });
         let capture = def
             .capture

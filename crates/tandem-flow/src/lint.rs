@@ -70,7 +70,7 @@ pub fn check_graph(flows: &[Flow], sites: &[FlowSite], roots: &[StepRef], report
         .collect();
     let edges = |r: StepRef| successors(flows, r);
 
-    let reached = closure(roots.iter().copied(), |r| edges(r));
+    let reached = closure(roots.iter().copied(), edges);
     for &r in &all {
         if !reached.contains(&r) {
             let name = &flows[r.flow].steps[r.step].name;
