@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use tandem_core::{Conversation, Event, Outbound, Timer, TimerId};
 use tandem_flow::Bot;
-use tandem_nlu::{IntentDefinition, IntentMatcher};
+use tandem_nlu::IntentMatcher;
 
 use crate::turn::Turn;
 
@@ -50,17 +50,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(bot: Bot) -> Result<Self, EngineError> {
-        let definitions: Vec<IntentDefinition> = bot
-            .intents
-            .iter()
-            .map(|s| IntentDefinition {
-                name: s.name.clone(),
-                patterns: s.patterns.clone(),
-                keywords: s.keywords.clone(),
-                examples: s.examples.clone(),
-            })
-            .collect();
-        let intents = IntentMatcher::new(&definitions)?;
+        let intents = IntentMatcher::new(&bot.intents)?;
         Ok(Self { bot, intents })
     }
 

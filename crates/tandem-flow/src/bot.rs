@@ -7,6 +7,8 @@ use chrono::Duration;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use tandem_nlu::IntentDefinition;
+
 use crate::condition::Condition;
 use crate::model::CaptureType;
 use crate::template::{TemplateId, Templates};
@@ -24,18 +26,9 @@ pub struct Bot {
     /// Intents that interrupt any step, and where they lead.
     pub global_intents: Vec<(String, StepRef)>,
     /// Every intent of the bot and its flows, for the intent matcher.
-    pub intents: Vec<IntentSpec>,
+    pub intents: Vec<IntentDefinition>,
     pub actions: HashMap<String, Action>,
     pub templates: Templates,
-}
-
-/// An intent and how it is recognised.
-#[derive(Debug, Clone, Default)]
-pub struct IntentSpec {
-    pub name: String,
-    pub patterns: Vec<String>,
-    pub keywords: Vec<String>,
-    pub examples: Vec<String>,
 }
 
 /// One flow of a bot.

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::bot::{Action, Bot, Flow, IntentSpec, StepRef};
+use tandem_nlu::IntentDefinition;
+
+use crate::bot::{Action, Bot, Flow, StepRef};
 use crate::bot_file::BotFile;
 use crate::compile::{Compiler, Names, VarUsage, author_regex, step_index};
 use crate::diagnostic::Report;
@@ -386,8 +388,8 @@ fn intents(
     bot: &Option<(PathBuf, BotFile)>,
     flows: &[(PathBuf, FlowFile)],
     report: &mut Report,
-) -> Vec<IntentSpec> {
-    let mut specs: Vec<IntentSpec> = Vec::new();
+) -> Vec<IntentDefinition> {
+    let mut specs: Vec<IntentDefinition> = Vec::new();
     let mut add = |file: &Path,
                    name: &At<String>,
                    patterns: &[At<String>],
@@ -411,9 +413,9 @@ fn intents(
         let spec = match specs.iter_mut().position(|s| s.name == name.value) {
             Some(i) => &mut specs[i],
             None => {
-                specs.push(IntentSpec {
+                specs.push(IntentDefinition {
                     name: name.value.clone(),
-                    ..IntentSpec::default()
+                    ..IntentDefinition::default()
                 });
                 specs.last_mut().expect("just pushed")
             }
