@@ -2,7 +2,7 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::span::{At, Entries};
 
@@ -58,13 +58,17 @@ pub struct ActionDef {
     pub lookup: LookupDef,
 }
 
-/// Look a row up by key in a YAML or JSON file of `key: {fields}`. The result is the row's
-/// fields plus `found: true`, or `found: false`.
+/// Look a row up by key in a table of `key: {fields}`, written inline (`rows`) or in a YAML or
+/// JSON file (`file`). The result is the row's fields plus `found: true`, or `found: false`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupDef {
-    /// The data file, relative to bot.yaml.
-    pub file: At<String>,
+    /// The rows, inline.
+    #[serde(default)]
+    pub rows: Option<Map<String, Value>>,
+    /// A data file holding the rows, relative to bot.yaml.
+    #[serde(default)]
+    pub file: Option<At<String>>,
     /// The name of the `with:` argument that holds the key.
-    pub key: String,
+    pub key: At<String>,
 }

@@ -440,23 +440,20 @@ fn intents(
 
 /// The bot's actions, with their data files read.
 fn actions(file: &Path, bot: &BotFile, report: &mut Report) -> HashMap<String, Action> {
-    let dir = file.parent().unwrap_or(Path::new("."));
     let mut out = HashMap::new();
     for (name, def) in bot.actions.iter() {
-        let data = dir.join(&def.lookup.file.value);
-        let rows = match std::fs::read_to_string(&data) {
-            Ok(text) => {
-                let mut inner = Report::default();
-                let rows = parse_yaml::<Map<String, Value>>(&data, &text, &mut inner);
-                report.add_source(&data, &text);
-                report.merge(inner);
-                rows
-            }
-            Err(e) => {
+        let lookup = &def.lookup;
+        let rows = match (&lookup.rows, &lookup.file) {
+            (Some(rows), None) => Some(rows.clone()),
+            (None, Some(data)) => read_rows(file, data, report),
+            _ => {
                 report.error(
                     file,
-                    def.lookup.file.pos,
-                    format!("cannot read data file `{}`: {e}", def.lookup.file.value),
+                    name.pos,
+                    format!(
+                        "action `{}`: a lookup takes either `rows` or `file`",
+                        name.value
+                    ),
                 );
                 None
             }
@@ -465,11 +462,37 @@ fn actions(file: &Path, bot: &BotFile, report: &mut Report) -> HashMap<String, A
             out.insert(
                 name.value.clone(),
                 Action::Lookup {
-                    key: def.lookup.key.clone(),
+                    key: lookup.key.value.clone(),
                     rows,
                 },
             );
         }
     }
     out
+}
+
+/// A lookup's rows from a data file next to bot.yaml.
+fn read_rows(
+    bot_file: &Path,
+    data: &At<String>,
+    report: &mut Report,
+) -> Option<Map<String, Value>> {
+    let path = bot_file
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(&data.value);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            report.add_source(&path, &text);
+            parse_yaml::<Map<String, Value>>(&path, &text, report)
+        }
+        Err(e) => {
+            report.error(
+                bot_file,
+                data.pos,
+                format!("cannot read data file `{}`: {e}", data.value),
+            );
+            None
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! `cargo test` runs every conversation test in the repository, checks that the example
+//! `cargo test` runs every conversation test in the repository (flows/ and the test bots), checks that the example
 //! bot's tests enter every one of its steps, and that a failing test says where and why.
 
 use std::collections::BTreeSet;
@@ -9,8 +9,9 @@ use crate::repo;
 
 #[tokio::test]
 async fn every_conversation_test_in_the_repository_passes() {
-    let files = find_test_files(&repo().join("flows"));
-    assert!(files.len() >= 4, "found {files:?}");
+    let mut files = find_test_files(&repo().join("flows"));
+    files.extend(find_test_files(&repo().join("tests/bots")));
+    assert!(files.len() >= 5, "found {files:?}");
     let mut failures = Vec::new();
     let mut count = 0;
     for file in files {
