@@ -49,18 +49,91 @@ impl UserProfile {
     }
 }
 
-/// Who is talking to the customer. Issue 3 adds `Queued`, `Agent` and `Parked`.
+/// Where the bot is in its flows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotAt {
+    pub flow: String,
+    pub step: String,
+    /// True while the bot waits for the customer's answer.
+    pub waiting: bool,
+}
+
+/// Who is talking to the customer: the ownership state machine,
+/// `Bot -> Queued -> Agent -> Bot | Closed`, with `Parked` when nobody who fits is on shift.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Owner {
     /// The bot, at a step of a flow. `waiting` is true while it waits for the customer's answer.
-    Bot {
-        flow: String,
-        step: String,
-        waiting: bool,
-    },
+    Bot { flow: String, step: String, waiting: bool },
+    /// Waiting for an agent; `position` is the place in line the customer was last told.
+    Queued { handoff: Handoff, position: u32 },
+    /// Nobody who fits is on shift: waiting for `until` (the first fitting shift start, if
+    /// any). Meanwhile the bot may run the handoff's `offline` step (`bot`).
+    Parked { handoff: Handoff, until: Option<DateTime<Utc>>, bot: Option<BotAt> },
+    /// A named human agent is talking; the bot is silent.
+    Agent { agent: String, handoff: Handoff },
     /// Nobody: the conversation has ended. A new customer message starts it again.
     Closed,
+}
+
+impl Owner {
+    /// The handoff under way, when a human owns or is about to.
+    pub fn handoff(&self) -> Option<&Handoff> {
+        match self {
+            Owner::Queued { handoff, .. } | Owner::Parked { handoff, .. } | Owner::Agent { handoff, .. } => Some(handoff),
+            Owner::Bot { .. } | Owner::Closed => None,
+        }
+    }
+
+    /// A short label: bot, queued, parked, agent, closed.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Owner::Bot { .. } => "bot",
+            Owner::Queued { .. } => "queued",
+            Owner::Parked { .. } => "parked",
+            Owner::Agent { .. } => "agent",
+            Owner::Closed => "closed",
+        }
+    }
+
+    /// `bot`, `queued`, `parked`, `closed` or `agent <id>`, as tests and logs show it.
+    pub fn describe(&self) -> String {
+        match self {
+            Owner::Agent { agent, .. } => format!("agent {agent}"),
+            other => other.label().to_string(),
+        }
+    }
+}
+
+/// Who a handoff wants.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wants {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// A named agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+}
+
+/// A request for a human: why, who, how urgent, and where the bot resumes afterwards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Handoff {
+    pub reason: String,
+    /// The escalation rule that fired, and the values that made it fire, if a rule did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    pub wants: Wants,
+    /// Higher goes first in the queue (VIP and upset customers).
+    pub priority: i64,
+    pub requested_at: DateTime<Utc>,
+    /// The handoff step (`flow.step`) whose messages and steps apply, if a step asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Where the bot resumes when the agent hands back (`flow.step`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_return: Option<String>,
 }
 
 /// The whole durable state of one conversation: everything the step function needs.
@@ -75,6 +148,9 @@ pub struct Conversation {
     pub tries: u32,
     /// Consecutive answers the bot did not understand.
     pub fallbacks: u32,
+    /// The agent who last helped this customer (sticky routing).
+    #[serde(default)]
+    pub last_agent: Option<String>,
     /// The step an unmatched answer came in at, for `goto: repeat`.
     pub repeat: Option<(String, String)>,
     /// The pending timeout of the step the bot waits at, to cancel it when an answer comes.
@@ -96,6 +172,7 @@ impl Conversation {
             vars: Map::new(),
             tries: 0,
             fallbacks: 0,
+            last_agent: None,
             repeat: None,
             timeout: None,
             journal_seq: 0,
@@ -110,11 +187,23 @@ impl Conversation {
         matches!(self.owner, Owner::Closed)
     }
 
-    /// `flow.step` where the bot is, if it owns the conversation.
-    pub fn position(&self) -> Option<String> {
+    /// Where the bot is: when it owns the conversation, or runs the offline step of a
+    /// parked one.
+    pub fn bot_at(&self) -> Option<BotAt> {
         match &self.owner {
-            Owner::Bot { flow, step, .. } => Some(format!("{flow}.{step}")),
-            Owner::Closed => None,
+            Owner::Bot { flow, step, waiting } => Some(BotAt { flow: flow.clone(), step: step.clone(), waiting: *waiting }),
+            Owner::Parked { bot, .. } => bot.clone(),
+            _ => None,
         }
+    }
+
+    /// `flow.step` where the bot is, if it is at a step.
+    pub fn position(&self) -> Option<String> {
+        self.bot_at().map(|at| format!("{}.{}", at.flow, at.step))
+    }
+
+    /// True while a human owns the chat or it waits for one: the bot must not speak for itself.
+    pub fn human_side(&self) -> bool {
+        matches!(self.owner, Owner::Queued { .. } | Owner::Agent { .. } | Owner::Parked { bot: None, .. })
     }
 }

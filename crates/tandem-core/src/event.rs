@@ -28,8 +28,20 @@ pub enum Event {
     Fallback { count: u32 },
     /// A timeout or follow-up fired.
     TimerFired { kind: String, step: String },
-    /// A step asked for a human. Until the handoff machinery exists this closes the chat.
-    HandoffRequested { reason: String, skills: Vec<String> },
+    /// An escalation rule fired on a customer message: which one and the values that fired it.
+    EscalationTriggered { rule: String, reason: String, values: Value },
+    /// The bot asked for a human.
+    HandoffRequested { reason: String, skills: Vec<String>, team: Option<String>, agent: Option<String> },
+    /// Who owns the conversation changed: from, to, who did it and why.
+    OwnerChanged { from: String, to: String, actor: String, reason: String },
+    /// A named agent wrote to the customer.
+    AgentSaid { agent: String, text: String },
+    /// A private note by an agent, never shown to the customer.
+    AgentNote { agent: String, text: String },
+    /// Something the bot would have said while a human owned the chat: not sent.
+    BotSilenced { text: String },
+    /// An agent action that could not be done.
+    ActionRefused { agent: String, action: String, why: String },
     /// Steps jumped into each other too many times without waiting: the flow has a loop.
     LoopStopped { flow: String, step: String },
     /// The conversation was closed by an `end` step.

@@ -12,7 +12,7 @@ mod store;
 mod timer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use conversation::{Conversation, ConversationId, Owner, UserProfile};
+pub use conversation::{BotAt, Conversation, ConversationId, Handoff, Owner, UserProfile, Wants};
 pub use event::{Event, JournalEntry};
 pub use message::{Channel, ChannelError, Inbound, Outbound, OutboxMessage};
 pub use store::{Commit, CommitOutcome, Store, StoreError, number_events};

@@ -20,6 +20,9 @@ pub struct Inbound {
 /// A message the bot sends: text and optional buttons.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outbound {
+    /// The agent's display name when a person wrote it; none for the bot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
     pub text: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<String>,

@@ -60,6 +60,9 @@ pub trait Store: Send + Sync {
     /// Outbox messages not yet delivered, oldest first.
     async fn undelivered(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError>;
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// Conversations a human owns or that wait for one (queued, parked, with an agent), to
+    /// rebuild the routing state at start-up.
+    async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError>;
     /// The whole journal of a conversation, in order.
     async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError>;
 }

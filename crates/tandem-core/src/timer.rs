@@ -25,6 +25,8 @@ pub enum TimerKind {
         step: String,
         goto: String,
     },
+    /// A parked chat: the first fitting agent's shift starts; route it again.
+    ShiftStart,
 }
 
 impl TimerKind {
@@ -32,6 +34,7 @@ impl TimerKind {
         match self {
             TimerKind::Timeout { .. } => "timeout",
             TimerKind::FollowUp { .. } => "follow_up",
+            TimerKind::ShiftStart => "shift_start",
         }
     }
 }

@@ -1,0 +1,218 @@
+//! The live routing state across conversations: which agent has which chats, who waits in
+//! line, who stepped away, and measured handle times. It decides who gets a chat:
+//! the agent who last helped the customer when free (sticky), else the least loaded, ties by
+//! longest idle; the line is ordered by priority (VIP, upset) then waiting time.
+//! It is rebuilt from the store at start-up by observing every handoff conversation.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use tandem_core::{Conversation, ConversationId, Handoff, Owner};
+
+use crate::roster::{Agent, Roster};
+
+/// What happens to a request for a human.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// This agent takes it now.
+    Assign { agent: String },
+    /// Fitting agents are on shift but busy: the customer's place in line and the wait.
+    Queue { position: u32, eta: Duration },
+    /// Nobody who fits is on shift: until when (none if nobody fitting ever works).
+    Park { until: Option<DateTime<Utc>> },
+}
+
+#[derive(Debug, Clone)]
+struct Waiting {
+    handoff: Handoff,
+    parked: bool,
+    told: u32,
+    sticky: Option<String>,
+}
+
+/// Who has which chats and who waits.
+#[derive(Debug)]
+pub struct Desk {
+    roster: Roster,
+    away: HashSet<String>,
+    chats: HashMap<String, BTreeSet<ConversationId>>,
+    assigned_at: HashMap<ConversationId, DateTime<Utc>>,
+    waiting: HashMap<ConversationId, Waiting>,
+    idle_since: HashMap<String, DateTime<Utc>>,
+    handled: (Duration, i32),
+}
+
+impl Desk {
+    pub fn new(roster: Roster) -> Self {
+        Self {
+            roster,
+            away: HashSet::new(),
+            chats: HashMap::new(),
+            assigned_at: HashMap::new(),
+            waiting: HashMap::new(),
+            idle_since: HashMap::new(),
+            handled: (Duration::zero(), 0),
+        }
+    }
+
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// Take in a conversation's current owner (after every commit, and at start-up).
+    pub fn observe(&mut self, conversation: &Conversation, now: DateTime<Utc>) {
+        let id = &conversation.id;
+        let had = self.agent_of(id);
+        for chats in self.chats.values_mut() {
+            chats.remove(id);
+        }
+        self.waiting.remove(id);
+        let sticky = conversation.last_agent.clone();
+        match &conversation.owner {
+            Owner::Agent { agent, .. } => {
+                self.chats.entry(agent.clone()).or_default().insert(id.clone());
+                self.assigned_at.entry(id.clone()).or_insert(now);
+            }
+            Owner::Queued { handoff, position } => {
+                self.waiting.insert(id.clone(), Waiting { handoff: handoff.clone(), parked: false, told: *position, sticky });
+            }
+            Owner::Parked { handoff, .. } => {
+                self.waiting.insert(id.clone(), Waiting { handoff: handoff.clone(), parked: true, told: 0, sticky });
+            }
+            Owner::Bot { .. } | Owner::Closed => {}
+        }
+        let still = self.agent_of(id);
+        if let Some(agent) = had.filter(|a| still.as_ref() != Some(a)) {
+            self.idle_since.insert(agent, now);
+            if let Some(start) = self.assigned_at.remove(id) {
+                self.handled.0 += now - start;
+                self.handled.1 += 1;
+            }
+        }
+    }
+
+    /// Decide for a new request (and reserve the agent, so two requests never overbook one).
+    pub fn route(&mut self, id: &ConversationId, handoff: &Handoff, sticky: Option<&str>, now: DateTime<Utc>) -> Decision {
+        let fitting: Vec<&Agent> = self.roster.agents.iter().filter(|a| self.roster.fits(a, &handoff.wants)).collect();
+        let on_duty: Vec<&Agent> = fitting.iter().copied().filter(|a| self.available(a, now)).collect();
+        if on_duty.is_empty() {
+            let until = fitting.iter().filter(|a| !self.away.contains(&a.id)).filter_map(|a| self.roster.next_on_duty(a, now)).min();
+            return Decision::Park { until };
+        }
+        let entry = Waiting { handoff: handoff.clone(), parked: false, told: 0, sticky: sticky.map(str::to_string) };
+        let ahead = self.line().into_iter().any(|(other, w)| other != id && outranks(w, &entry));
+        let chosen = if ahead { None } else { self.pick(&on_duty, sticky) };
+        match chosen {
+            Some(agent) => {
+                self.chats.entry(agent.clone()).or_default().insert(id.clone());
+                self.waiting.remove(id);
+                Decision::Assign { agent }
+            }
+            None => {
+                self.waiting.insert(id.clone(), entry);
+                let position = self.position(id).unwrap_or(1);
+                Decision::Queue { position, eta: self.eta(position, handoff, now) }
+            }
+        }
+    }
+
+    /// Chats in line that a free agent can take now, in line order, with their agent (reserved).
+    pub fn next_assignments(&mut self, now: DateTime<Utc>) -> Vec<(ConversationId, String)> {
+        let mut out = Vec::new();
+        for (id, waiting) in self.line().into_iter().map(|(id, w)| (id.clone(), w.clone())).collect::<Vec<_>>() {
+            let on_duty: Vec<&Agent> = self
+                .roster
+                .agents
+                .iter()
+                .filter(|a| self.roster.fits(a, &waiting.handoff.wants) && self.available(a, now))
+                .collect();
+            if let Some(agent) = self.pick(&on_duty, waiting.sticky.as_deref()) {
+                self.chats.entry(agent.clone()).or_default().insert(id.clone());
+                self.waiting.remove(&id);
+                out.push((id, agent));
+            }
+        }
+        out
+    }
+
+    /// Queued chats whose place in line got better than they were told: (chat, place, wait).
+    pub fn moves(&self, now: DateTime<Utc>) -> Vec<(ConversationId, u32, Duration)> {
+        let line = self.line();
+        line.iter()
+            .enumerate()
+            .filter(|(i, (_, w))| (*i as u32 + 1) < w.told)
+            .map(|(i, (id, w))| ((*id).clone(), i as u32 + 1, self.eta(i as u32 + 1, &w.handoff, now)))
+            .collect()
+    }
+
+    /// An agent steps away (their chats go back to the line: the returned ids) or comes back.
+    pub fn set_away(&mut self, agent: &str, away: bool) -> Vec<ConversationId> {
+        if away {
+            self.away.insert(agent.to_string());
+            self.chats.get(agent).map(|c| c.iter().cloned().collect()).unwrap_or_default()
+        } else {
+            self.away.remove(agent);
+            Vec::new()
+        }
+    }
+
+    /// The place in line of a queued chat (1 is next).
+    pub fn position(&self, id: &ConversationId) -> Option<u32> {
+        self.line().iter().position(|(other, _)| *other == id).map(|i| i as u32 + 1)
+    }
+
+    /// The expected wait at `position`: the measured (or configured) handle time for each
+    /// round of chats ahead, shared by the fitting agents on duty.
+    pub fn eta(&self, position: u32, handoff: &Handoff, now: DateTime<Utc>) -> Duration {
+        let handle = if self.handled.1 > 0 { self.handled.0 / self.handled.1 } else { self.roster.handle_time };
+        let capacity: usize = self
+            .roster
+            .agents
+            .iter()
+            .filter(|a| self.roster.fits(a, &handoff.wants) && self.available(a, now))
+            .map(|a| a.max_chats)
+            .sum();
+        let rounds = (position as usize).div_ceil(capacity.max(1));
+        handle * rounds as i32
+    }
+
+    fn available(&self, agent: &Agent, now: DateTime<Utc>) -> bool {
+        !self.away.contains(&agent.id) && self.roster.on_duty(agent, now)
+    }
+
+    fn load(&self, agent: &str) -> usize {
+        self.chats.get(agent).map_or(0, BTreeSet::len)
+    }
+
+    fn agent_of(&self, id: &ConversationId) -> Option<String> {
+        self.chats.iter().find(|(_, chats)| chats.contains(id)).map(|(a, _)| a.clone())
+    }
+
+    /// The sticky agent if free, else the least loaded free agent, ties by longest idle.
+    fn pick(&self, candidates: &[&Agent], sticky: Option<&str>) -> Option<String> {
+        let free: Vec<&&Agent> = candidates.iter().filter(|a| self.load(&a.id) < a.max_chats).collect();
+        if let Some(s) = sticky.and_then(|s| free.iter().find(|a| a.id == s)) {
+            return Some(s.id.clone());
+        }
+        free.into_iter()
+            .min_by_key(|a| (self.load(&a.id), self.idle_since.get(&a.id).copied().unwrap_or(DateTime::<Utc>::MIN_UTC)))
+            .map(|a| a.id.clone())
+    }
+
+    /// Queued (not parked) chats in line order: priority first, then who asked first.
+    fn line(&self) -> Vec<(&ConversationId, &Waiting)> {
+        let mut line: Vec<(&ConversationId, &Waiting)> = self.waiting.iter().filter(|(_, w)| !w.parked).collect();
+        line.sort_by(|(ia, a), (ib, b)| {
+            (std::cmp::Reverse(a.handoff.priority), a.handoff.requested_at, *ia).cmp(&(
+                std::cmp::Reverse(b.handoff.priority),
+                b.handoff.requested_at,
+                *ib,
+            ))
+        });
+        line
+    }
+}
+
+fn outranks(a: &Waiting, b: &Waiting) -> bool {
+    (std::cmp::Reverse(a.handoff.priority), a.handoff.requested_at) <= (std::cmp::Reverse(b.handoff.priority), b.handoff.requested_at)
+}
