@@ -9,21 +9,13 @@ use tandem_flow::test_file::TestFile;
 
 /// Check each path; print diagnostics cargo-style; exit 1 when there are errors.
 pub fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let paths = if paths.is_empty() {
-        default_paths()?
-    } else {
-        paths.to_vec()
-    };
+    let paths = if paths.is_empty() { default_paths()? } else { paths.to_vec() };
     let mut report = Report::default();
     for path in &paths {
         report.merge(check_path(path)?);
     }
     eprint!("{}", report.render_all());
-    Ok(if report.has_errors() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if report.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Every bot folder under ./bots.
@@ -44,11 +36,7 @@ pub fn check_path(path: &Path) -> anyhow::Result<Report> {
     }
     if path.is_dir() {
         let files = flow_files(path)?;
-        anyhow::ensure!(
-            !files.is_empty(),
-            "{} holds no bot.yaml and no flow files",
-            path.display()
-        );
+        anyhow::ensure!(!files.is_empty(), "{} holds no bot.yaml and no flow files", path.display());
         return Ok(load_flows(&files).report);
     }
     if path.file_name().is_some_and(|n| n == "bot.yaml") {
@@ -57,15 +45,7 @@ pub fn check_path(path: &Path) -> anyhow::Result<Report> {
     if is_test_file(path) {
         let mut report = Report::default();
         if let Some(tests) = read_and_parse::<TestFile>(path, &mut report) {
-            report.merge(
-                load_bot(
-                    &path
-                        .parent()
-                        .unwrap_or(Path::new("."))
-                        .join(&tests.bot.value),
-                )
-                .report,
-            );
+            report.merge(load_bot(&path.parent().unwrap_or(Path::new(".")).join(&tests.bot.value)).report);
         }
         return Ok(report);
     }

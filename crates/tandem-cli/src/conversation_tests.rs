@@ -6,16 +6,9 @@ use std::process::ExitCode;
 use tandem_engine::script::{find_test_files, run_file};
 
 pub async fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
-    let roots = if paths.is_empty() {
-        vec![PathBuf::from("flows")]
-    } else {
-        paths.to_vec()
-    };
+    let roots = if paths.is_empty() { vec![PathBuf::from("flows")] } else { paths.to_vec() };
     let files: Vec<PathBuf> = roots.iter().flat_map(|r| find_test_files(r)).collect();
-    anyhow::ensure!(
-        !files.is_empty(),
-        "no conversation tests (*.test.yaml) found in {roots:?}"
-    );
+    anyhow::ensure!(!files.is_empty(), "no conversation tests (*.test.yaml) found in {roots:?}");
     let (mut passed, mut failed) = (0, 0);
     for file in files {
         let outcome = run_file(&file).await;
@@ -38,9 +31,5 @@ pub async fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
         }
     }
     println!("\n{passed} passed, {failed} failed");
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

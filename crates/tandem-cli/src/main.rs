@@ -2,6 +2,7 @@
 //! `schema` prints the JSON Schema for editors, `chat` talks to a bot in the terminal,
 //! `test` runs conversation tests.
 
+mod agent_console;
 mod chat;
 mod check;
 mod conversation_tests;
@@ -14,11 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tandem_flow::schema::{FileKind, schema_json};
 
 #[derive(Parser)]
-#[command(
-    name = "tandem",
-    version,
-    about = "Customer chat bots that work in tandem with named human agents"
-)]
+#[command(name = "tandem", version, about = "Customer chat bots that work in tandem with named human agents")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,10 +60,7 @@ enum SchemaKind {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -81,15 +75,8 @@ fn main() -> ExitCode {
             print!("{}", schema_json(kind));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Chat {
-            bot,
-            db,
-            name,
-            chat,
-        } => runtime().and_then(|rt| rt.block_on(chat::run(&bot, db, name, chat))),
-        Command::Test { paths } => {
-            runtime().and_then(|rt| rt.block_on(conversation_tests::run(&paths)))
-        }
+        Command::Chat { bot, db, name, chat } => runtime().and_then(|rt| rt.block_on(chat::run(&bot, db, name, chat))),
+        Command::Test { paths } => runtime().and_then(|rt| rt.block_on(conversation_tests::run(&paths))),
     };
     match result {
         Ok(code) => code,
@@ -101,7 +88,5 @@ fn main() -> ExitCode {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }

@@ -17,16 +17,14 @@ impl Terminal {
     pub const NAME: &'static str = "terminal";
 
     pub fn new(speaker: impl Into<String>) -> Self {
-        Self {
-            speaker: speaker.into(),
-            offered: Mutex::new(Vec::new()),
-        }
+        Self { speaker: speaker.into(), offered: Mutex::new(Vec::new()) }
     }
 
     /// Print one bot message the way the customer sees it.
     pub fn show(&self, message: &Outbound) {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}: {}", self.speaker, message.text);
+        let speaker = message.from.as_deref().unwrap_or(&self.speaker);
+        let _ = writeln!(out, "{speaker}: {}", message.text);
         for (i, label) in message.buttons.iter().enumerate() {
             let _ = writeln!(out, "   {}) {label}", i + 1);
         }
@@ -39,13 +37,8 @@ impl Terminal {
     /// What a typed line means: a pressed button when it is the number of one, else text.
     pub fn interpret(&self, line: &str) -> (String, Option<String>) {
         let offered = self.offered.lock().unwrap_or_else(|e| e.into_inner());
-        let pressed = line
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .and_then(|n| n.checked_sub(1))
-            .and_then(|i| offered.get(i))
-            .cloned();
+        let pressed =
+            line.trim().parse::<usize>().ok().and_then(|n| n.checked_sub(1)).and_then(|i| offered.get(i)).cloned();
         match pressed {
             Some(label) => (label.clone(), Some(label)),
             None => (line.to_string(), None),

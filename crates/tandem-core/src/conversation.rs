@@ -15,10 +15,7 @@ pub struct ConversationId {
 
 impl ConversationId {
     pub fn new(channel: impl Into<String>, chat: impl Into<String>) -> Self {
-        Self {
-            channel: channel.into(),
-            chat: chat.into(),
-        }
+        Self { channel: channel.into(), chat: chat.into() }
     }
 
     /// The stable text key used by stores: `channel:chat`.
@@ -80,7 +77,9 @@ impl Owner {
     /// The handoff under way, when a human owns or is about to.
     pub fn handoff(&self) -> Option<&Handoff> {
         match self {
-            Owner::Queued { handoff, .. } | Owner::Parked { handoff, .. } | Owner::Agent { handoff, .. } => Some(handoff),
+            Owner::Queued { handoff, .. } | Owner::Parked { handoff, .. } | Owner::Agent { handoff, .. } => {
+                Some(handoff)
+            }
             Owner::Bot { .. } | Owner::Closed => None,
         }
     }
@@ -191,7 +190,9 @@ impl Conversation {
     /// parked one.
     pub fn bot_at(&self) -> Option<BotAt> {
         match &self.owner {
-            Owner::Bot { flow, step, waiting } => Some(BotAt { flow: flow.clone(), step: step.clone(), waiting: *waiting }),
+            Owner::Bot { flow, step, waiting } => {
+                Some(BotAt { flow: flow.clone(), step: step.clone(), waiting: *waiting })
+            }
             Owner::Parked { bot, .. } => bot.clone(),
             _ => None,
         }

@@ -10,10 +10,7 @@ use serde_json::Value;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// The customer wrote or pressed a button.
-    CustomerSaid {
-        text: String,
-        button: Option<String>,
-    },
+    CustomerSaid { text: String, button: Option<String> },
     /// The bot sent a message.
     BotSaid { text: String, buttons: Vec<String> },
     /// The bot moved to a step.

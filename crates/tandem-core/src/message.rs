@@ -15,6 +15,9 @@ pub struct Inbound {
     pub button: Option<String>,
     /// The platform's id for this message. A message seen before is ignored (redelivery).
     pub platform_id: Option<String>,
+    /// The message's sentiment in [-1, 1], when something upstream scored it.
+    #[serde(default)]
+    pub sentiment: Option<f64>,
 }
 
 /// A message the bot sends: text and optional buttons.
@@ -50,9 +53,5 @@ pub trait Channel: Send + Sync {
     /// The channel's name, as in `ConversationId::channel`.
     fn name(&self) -> &str;
     /// Deliver one message to the customer of `conversation`.
-    async fn send(
-        &self,
-        conversation: &ConversationId,
-        message: &Outbound,
-    ) -> Result<(), ChannelError>;
+    async fn send(&self, conversation: &ConversationId, message: &Outbound) -> Result<(), ChannelError>;
 }

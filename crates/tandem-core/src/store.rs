@@ -4,9 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{
-    Conversation, ConversationId, Event, JournalEntry, Outbound, OutboxMessage, Timer, TimerId,
-};
+use crate::{Conversation, ConversationId, Event, JournalEntry, Outbound, OutboxMessage, Timer, TimerId};
 
 /// Everything one step of one conversation produced, written in one transaction.
 #[derive(Debug, Clone)]
@@ -47,11 +45,7 @@ pub enum StoreError {
 pub trait Store: Send + Sync {
     async fn load(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError>;
     /// True when an inbound message with this platform id was already committed.
-    async fn seen_inbound(
-        &self,
-        id: &ConversationId,
-        platform_id: &str,
-    ) -> Result<bool, StoreError>;
+    async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError>;
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError>;
     /// Timers due at or before `now`, earliest first.
     async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError>;
@@ -68,20 +62,12 @@ pub trait Store: Send + Sync {
 }
 
 /// The event list of a commit, numbered from the conversation's journal sequence.
-pub fn number_events(
-    conversation: &mut Conversation,
-    at: DateTime<Utc>,
-    events: Vec<Event>,
-) -> Vec<JournalEntry> {
+pub fn number_events(conversation: &mut Conversation, at: DateTime<Utc>, events: Vec<Event>) -> Vec<JournalEntry> {
     events
         .into_iter()
         .map(|event| {
             conversation.journal_seq += 1;
-            JournalEntry {
-                seq: conversation.journal_seq,
-                at,
-                event,
-            }
+            JournalEntry { seq: conversation.journal_seq, at, event }
         })
         .collect()
 }

@@ -14,17 +14,9 @@ pub type TimerId = String;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TimerKind {
     /// The customer did not answer the step `flow.step` in time: go to `goto`.
-    Timeout {
-        flow: String,
-        step: String,
-        goto: String,
-    },
+    Timeout { flow: String, step: String, goto: String },
     /// Some time after `flow.step`, go to `goto` ("keep talking after the sale").
-    FollowUp {
-        flow: String,
-        step: String,
-        goto: String,
-    },
+    FollowUp { flow: String, step: String, goto: String },
     /// A parked chat: the first fitting agent's shift starts; route it again.
     ShiftStart,
 }

@@ -11,33 +11,14 @@ use tandem_flow::model::CaptureType;
 
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"-?\d+(?:[.,]\d+)?").expect("valid"));
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-        .expect("valid")
+    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}").expect("valid")
 });
 
-const YES: [&str; 12] = [
-    "yes",
-    "y",
-    "yeah",
-    "yep",
-    "yup",
-    "sure",
-    "ok",
-    "okay",
-    "correct",
-    "right",
-    "of course",
-    "👍",
-];
+const YES: [&str; 12] = ["yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "right", "of course", "👍"];
 const NO: [&str; 7] = ["no", "n", "nope", "nah", "not really", "no thanks", "👎"];
 
 /// The value to store, or `Err` when the answer is not valid.
-pub fn validate(
-    capture: &Capture,
-    text: &str,
-    buttons: &[String],
-    now: DateTime<Utc>,
-) -> Result<Value, ()> {
+pub fn validate(capture: &Capture, text: &str, buttons: &[String], now: DateTime<Utc>) -> Result<Value, ()> {
     let text = text.trim();
     let text = match &capture.pattern {
         Some(pattern) => pattern.find(text).map(|m| m.as_str()).ok_or(())?,
@@ -49,18 +30,13 @@ pub fn validate(
     match capture.kind {
         CaptureType::Text => Ok(Value::String(text.to_string())),
         CaptureType::Number => number(text),
-        CaptureType::Email => EMAIL
-            .find(text)
-            .map(|m| Value::String(m.as_str().to_lowercase()))
-            .ok_or(()),
+        CaptureType::Email => EMAIL.find(text).map(|m| Value::String(m.as_str().to_lowercase())).ok_or(()),
         CaptureType::Phone => phone(text),
         CaptureType::Date => date(text, now),
         CaptureType::YesNo => yes_no(text),
-        CaptureType::Button => buttons
-            .iter()
-            .find(|b| b.eq_ignore_ascii_case(text))
-            .map(|b| Value::String(b.clone()))
-            .ok_or(()),
+        CaptureType::Button => {
+            buttons.iter().find(|b| b.eq_ignore_ascii_case(text)).map(|b| Value::String(b.clone())).ok_or(())
+        }
     }
 }
 
@@ -94,24 +70,10 @@ fn date(text: &str, now: DateTime<Utc>) -> Result<Value, ()> {
         "yesterday" => Some(today - Duration::days(1)),
         _ => None,
     };
-    const FORMATS: [&str; 8] = [
-        "%Y-%m-%d",
-        "%d/%m/%Y",
-        "%d.%m.%Y",
-        "%d-%m-%Y",
-        "%d %B %Y",
-        "%d %b %Y",
-        "%B %d, %Y",
-        "%b %d, %Y",
-    ];
-    let parsed = relative.or_else(|| {
-        FORMATS
-            .iter()
-            .find_map(|f| NaiveDate::parse_from_str(text, f).ok())
-    });
-    parsed
-        .map(|d: NaiveDate| Value::String(d.format("%Y-%m-%d").to_string()))
-        .ok_or(())
+    const FORMATS: [&str; 8] =
+        ["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y"];
+    let parsed = relative.or_else(|| FORMATS.iter().find_map(|f| NaiveDate::parse_from_str(text, f).ok()));
+    parsed.map(|d: NaiveDate| Value::String(d.format("%Y-%m-%d").to_string())).ok_or(())
 }
 
 fn yes_no(text: &str) -> Result<Value, ()> {
@@ -143,24 +105,14 @@ mod tests {
     }
 
     fn check(kind: CaptureType, text: &str) -> Result<Value, ()> {
-        let now = DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        validate(
-            &capture(kind, None),
-            text,
-            &["Small".into(), "Large".into()],
-            now,
-        )
+        let now = DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z").unwrap().with_timezone(&Utc);
+        validate(&capture(kind, None), text, &["Small".into(), "Large".into()], now)
     }
 
     #[test]
     fn pattern_keeps_the_matching_part() {
         let c = capture(CaptureType::Text, Some(r"\bAC-\d{5}\b"));
-        assert_eq!(
-            validate(&c, "it's AC-12345 thanks", &[], Utc::now()),
-            Ok(json!("AC-12345"))
-        );
+        assert_eq!(validate(&c, "it's AC-12345 thanks", &[], Utc::now()), Ok(json!("AC-12345")));
         assert_eq!(validate(&c, "12345", &[], Utc::now()), Err(()));
     }
 
@@ -169,24 +121,12 @@ mod tests {
         assert_eq!(check(CaptureType::Number, "about 3 boxes"), Ok(json!(3)));
         assert_eq!(check(CaptureType::Number, "2,5"), Ok(json!(2.5)));
         assert_eq!(check(CaptureType::Number, "none"), Err(()));
-        assert_eq!(
-            check(CaptureType::Email, "Me: Dana@Example.COM"),
-            Ok(json!("dana@example.com"))
-        );
+        assert_eq!(check(CaptureType::Email, "Me: Dana@Example.COM"), Ok(json!("dana@example.com")));
         assert_eq!(check(CaptureType::Email, "dana at example"), Err(()));
-        assert_eq!(
-            check(CaptureType::Phone, "+49 (30) 123-4567"),
-            Ok(json!("+49301234567"))
-        );
+        assert_eq!(check(CaptureType::Phone, "+49 (30) 123-4567"), Ok(json!("+49301234567")));
         assert_eq!(check(CaptureType::Phone, "call me"), Err(()));
-        assert_eq!(
-            check(CaptureType::Date, "tomorrow"),
-            Ok(json!("2026-11-25"))
-        );
-        assert_eq!(
-            check(CaptureType::Date, "24/12/2026"),
-            Ok(json!("2026-12-24"))
-        );
+        assert_eq!(check(CaptureType::Date, "tomorrow"), Ok(json!("2026-11-25")));
+        assert_eq!(check(CaptureType::Date, "24/12/2026"), Ok(json!("2026-12-24")));
         assert_eq!(check(CaptureType::Date, "31/02/2026"), Err(()));
         assert_eq!(check(CaptureType::YesNo, "Yep!"), Ok(json!(true)));
         assert_eq!(check(CaptureType::YesNo, "nope"), Ok(json!(false)));

@@ -1,7 +1,8 @@
 //! The pure step function and its inputs and outputs.
 
-use chrono::{DateTime, Utc};
-use tandem_core::{Conversation, Event, Outbound, Timer, TimerId};
+use chrono::{DateTime, Duration, Utc};
+use tandem_core::{Conversation, Event, Outbound, Timer, TimerId, Wants};
+use tandem_handoff::Decision;
 use tandem_flow::Bot;
 use tandem_nlu::IntentMatcher;
 
@@ -10,13 +11,36 @@ use crate::turn::Turn;
 /// What the engine reacts to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    /// The customer wrote `text`, or pressed the button labelled `button`.
-    Message {
-        text: String,
-        button: Option<String>,
-    },
+    /// The customer wrote `text`, or pressed the button labelled `button`; `sentiment` is
+    /// the message's score in [-1, 1] when the understanding layer gives one.
+    Message { text: String, button: Option<String>, sentiment: Option<f64> },
     /// A durable timer came due.
     Timer(Timer),
+    /// The desk decided on this chat's request for a human.
+    Routed(Decision),
+    /// The customer's place in line got better.
+    QueueMoved { position: u32, eta: Duration },
+    /// An agent acts on this chat.
+    Agent { agent: String, action: AgentAction },
+}
+
+/// What an agent can do to a chat: the engine API the desk and messengers call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentAction {
+    /// Take a chat that waits in line (or is parked).
+    Take,
+    /// Write to the customer.
+    Reply(String),
+    /// A private note for colleagues.
+    Note(String),
+    /// Pass the chat to another agent or team.
+    Transfer(Wants),
+    /// Give the chat back to the bot, at a step (`flow.step`; default: the handoff's `on_return`).
+    HandBack(Option<String>),
+    /// Close the chat; `csat` starts the rating flow.
+    Resolve { csat: bool },
+    /// The agent went offline: the chat goes back in line.
+    Requeue,
 }
 
 /// What a step produced, for the shell to commit and then perform.
@@ -26,6 +50,10 @@ pub struct Effects {
     pub set_timers: Vec<Timer>,
     pub cancel_timers: Vec<TimerId>,
     pub events: Vec<Event>,
+    /// The chat asks for a human: the shell asks the desk and feeds back its decision.
+    pub route: bool,
+    /// An agent action that could not be done, and why.
+    pub refused: Option<String>,
 }
 
 /// The new state and its effects.
@@ -55,16 +83,14 @@ impl Engine {
     }
 
     /// One step of one conversation. Pure: the same inputs give the same outputs.
-    pub fn step(
-        &self,
-        conversation: Conversation,
-        input: &Input,
-        now: DateTime<Utc>,
-    ) -> Transition {
+    pub fn step(&self, conversation: Conversation, input: &Input, now: DateTime<Utc>) -> Transition {
         let mut turn = Turn::new(self, conversation, now);
         match input {
-            Input::Message { text, button } => turn.on_message(text, button.as_deref()),
+            Input::Message { text, button, sentiment } => turn.on_message(text, button.as_deref(), *sentiment),
             Input::Timer(timer) => turn.on_timer(timer),
+            Input::Routed(decision) => turn.on_routed(decision),
+            Input::QueueMoved { position, eta } => turn.on_queue_moved(*position, *eta),
+            Input::Agent { agent, action } => turn.on_agent(agent, action),
         }
         turn.finish()
     }

@@ -7,11 +7,12 @@
 
 mod answer;
 mod engine;
+mod escalate;
 mod memory;
 mod runtime;
 pub mod script;
 mod turn;
 
-pub use engine::{Effects, Engine, EngineError, Input, Transition};
+pub use engine::{AgentAction, Effects, Engine, EngineError, Input, Transition};
 pub use memory::MemoryStore;
 pub use runtime::{Handled, Runtime, RuntimeError};

@@ -7,8 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tandem_core::{
-    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, OutboxMessage, Store,
-    StoreError, Timer, TimerId,
+    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError, Timer, TimerId,
 };
 
 #[derive(Default)]
@@ -43,15 +42,8 @@ impl Store for MemoryStore {
         Ok(self.tables().conversations.get(id).cloned())
     }
 
-    async fn seen_inbound(
-        &self,
-        id: &ConversationId,
-        platform_id: &str,
-    ) -> Result<bool, StoreError> {
-        Ok(self
-            .tables()
-            .inbound
-            .contains(&(id.clone(), platform_id.to_string())))
+    async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError> {
+        Ok(self.tables().inbound.contains(&(id.clone(), platform_id.to_string())))
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
@@ -79,18 +71,11 @@ impl Store for MemoryStore {
         for timer in commit.set_timers {
             t.timers.insert(timer.id.clone(), timer);
         }
-        t.journal
-            .entry(id.clone())
-            .or_default()
-            .extend(commit.events);
+        t.journal.entry(id.clone()).or_default().extend(commit.events);
         let mut sent = Vec::new();
         for message in commit.outbox {
             t.next_outbox += 1;
-            let row = OutboxMessage {
-                id: t.next_outbox,
-                conversation: id.clone(),
-                message,
-            };
+            let row = OutboxMessage { id: t.next_outbox, conversation: id.clone(), message };
             t.outbox.insert(row.id, row.clone());
             sent.push(row);
         }
@@ -100,12 +85,7 @@ impl Store for MemoryStore {
 
     async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
         let t = self.tables();
-        let mut due: Vec<Timer> = t
-            .timers
-            .values()
-            .filter(|timer| timer.due <= now)
-            .cloned()
-            .collect();
+        let mut due: Vec<Timer> = t.timers.values().filter(|timer| timer.due <= now).cloned().collect();
         due.sort_by(|a, b| (a.due, &a.id).cmp(&(b.due, &b.id)));
         due.truncate(limit);
         Ok(due)
@@ -125,6 +105,10 @@ impl Store for MemoryStore {
             t.outbox.remove(id);
         }
         Ok(())
+    }
+
+    async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError> {
+        Ok(self.tables().conversations.values().filter(|c| c.owner.handoff().is_some()).cloned().collect())
     }
 
     async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {

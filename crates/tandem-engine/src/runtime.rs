@@ -1,23 +1,27 @@
 //! The async shell around the pure engine: one input at a time per conversation (many
 //! conversations in parallel), each step committed in one store transaction before its
-//! messages are delivered from the outbox, and durable timers fired from the store.
+//! messages are delivered from the outbox, durable timers fired from the store, and the
+//! routing desk consulted when a chat asks for a human or an agent frees up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_core::{
-    Channel, Clock, Commit, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage,
-    Store, StoreError, Timer, UserProfile, number_events,
+    Channel, Clock, Commit, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage, Store, StoreError, Timer,
+    UserProfile, number_events,
 };
+use tandem_handoff::Desk;
 use tokio::sync::Mutex as AsyncMutex;
 
-use crate::engine::{Engine, Input};
+use crate::engine::{AgentAction, Engine, Input};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("no conversation {0}")]
+    NoConversation(ConversationId),
 }
 
 /// What became of an input.
@@ -27,6 +31,23 @@ pub enum Handled {
     Done { delivered: usize },
     /// Seen before (a redelivered message, a timer that already fired): nothing done.
     Duplicate,
+    /// An agent action that could not be done, and why (journaled).
+    Refused(String),
+}
+
+/// One input for one conversation, and where it came from.
+struct Work {
+    id: ConversationId,
+    user: Option<UserProfile>,
+    input: Input,
+    inbound_id: Option<String>,
+    fired_timer: Option<String>,
+}
+
+impl Work {
+    fn input(id: ConversationId, input: Input) -> Self {
+        Self { id, user: None, input, inbound_id: None, fired_timer: None }
+    }
 }
 
 /// Runs conversations for one bot.
@@ -36,17 +57,13 @@ pub struct Runtime {
     clock: Arc<dyn Clock>,
     channels: HashMap<String, Arc<dyn Channel>>,
     locks: Mutex<HashMap<ConversationId, Arc<AsyncMutex<()>>>>,
+    desk: Mutex<Desk>,
 }
 
 impl Runtime {
     pub fn new(engine: Arc<Engine>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self {
-            engine,
-            store,
-            clock,
-            channels: HashMap::new(),
-            locks: Mutex::new(HashMap::new()),
-        }
+        let desk = Mutex::new(Desk::new(engine.bot.roster.clone()));
+        Self { engine, store, clock, channels: HashMap::new(), locks: Mutex::new(HashMap::new()), desk }
     }
 
     /// Deliver messages of conversations on `channel.name()` through it.
@@ -67,20 +84,43 @@ impl Runtime {
         &self.clock
     }
 
+    /// Rebuild who has which chat and who waits from the store (at start-up), then give
+    /// waiting chats to agents who are free.
+    pub async fn restore(&self) -> Result<(), RuntimeError> {
+        let now = self.clock.now();
+        for conversation in self.store.handoff_conversations().await? {
+            self.desk().observe(&conversation, now);
+        }
+        self.process(Vec::new()).await.map(|_| ())
+    }
+
     /// Handle a customer's message.
     pub async fn handle(&self, inbound: Inbound) -> Result<Handled, RuntimeError> {
-        let input = Input::Message {
-            text: inbound.text,
-            button: inbound.button,
-        };
-        self.apply(
-            &inbound.conversation,
-            Some(inbound.user),
+        let input = Input::Message { text: inbound.text, button: inbound.button, sentiment: inbound.sentiment };
+        let work = Work {
+            id: inbound.conversation,
+            user: Some(inbound.user),
             input,
-            inbound.platform_id,
-            None,
-        )
-        .await
+            inbound_id: inbound.platform_id,
+            fired_timer: None,
+        };
+        self.process(vec![work]).await
+    }
+
+    /// An agent acts on a chat.
+    pub async fn agent_action(&self, id: &ConversationId, agent: &str, action: AgentAction) -> Result<Handled, RuntimeError> {
+        if self.store.load(id).await?.is_none() {
+            return Err(RuntimeError::NoConversation(id.clone()));
+        }
+        self.process(vec![Work::input(id.clone(), Input::Agent { agent: agent.to_string(), action })]).await
+    }
+
+    /// An agent goes offline (their chats go back in line) or comes back online.
+    pub async fn agent_presence(&self, agent: &str, online: bool) -> Result<(), RuntimeError> {
+        let chats = self.desk().set_away(agent, !online);
+        let work =
+            chats.into_iter().map(|id| Work::input(id, Input::Agent { agent: agent.into(), action: AgentAction::Requeue })).collect();
+        self.process(work).await.map(|_| ())
     }
 
     /// Fire every timer due now, earliest first. Returns how many fired.
@@ -89,21 +129,16 @@ impl Runtime {
         loop {
             let due = self.store.due_timers(self.clock.now(), 256).await?;
             if due.is_empty() {
+                // Time passing may have brought agents on shift for chats in line.
+                self.process(Vec::new()).await?;
                 return Ok(fired);
             }
             for timer in due {
-                if self.fire(timer).await? != Handled::Duplicate {
+                if self.process(vec![timer_work(timer)]).await? != Handled::Duplicate {
                     fired += 1;
                 }
             }
         }
-    }
-
-    async fn fire(&self, timer: Timer) -> Result<Handled, RuntimeError> {
-        let conversation = timer.conversation.clone();
-        let id = timer.id.clone();
-        self.apply(&conversation, None, Input::Timer(timer), None, Some(id))
-            .await
     }
 
     /// Retry delivery of everything left in the outbox (after a crash or a channel failure).
@@ -111,10 +146,7 @@ impl Runtime {
         let pending = self.store.undelivered(1024).await?;
         let mut by_conversation: HashMap<ConversationId, Vec<OutboxMessage>> = HashMap::new();
         for message in pending {
-            by_conversation
-                .entry(message.conversation.clone())
-                .or_default()
-                .push(message);
+            by_conversation.entry(message.conversation.clone()).or_default().push(message);
         }
         let mut delivered = 0;
         for (id, messages) in by_conversation {
@@ -138,53 +170,107 @@ impl Runtime {
         }
     }
 
-    async fn apply(
-        &self,
-        id: &ConversationId,
-        user: Option<UserProfile>,
-        input: Input,
-        inbound_id: Option<String>,
-        fired_timer: Option<String>,
-    ) -> Result<Handled, RuntimeError> {
-        let lock = self.lock_for(id);
+    /// Apply `first` and everything it leads to: desk decisions, chats given to freed
+    /// agents, better places in line. Returns what became of the first input.
+    async fn process(&self, first: Vec<Work>) -> Result<Handled, RuntimeError> {
+        let mut queue: VecDeque<Work> = first.into();
+        let mut outcome = None;
+        // Each round changes an owner or a told place in line; this bound only guards against a bug.
+        for _ in 0..100_000 {
+            let Some(work) = queue.pop_front() else {
+                let follow_ups = self.desk_moves();
+                if follow_ups.is_empty() {
+                    break;
+                }
+                queue.extend(follow_ups);
+                continue;
+            };
+            let (handled, follow_up) = self.apply(work).await?;
+            outcome.get_or_insert(handled);
+            queue.extend(follow_up);
+        }
+        Ok(outcome.unwrap_or(Handled::Done { delivered: 0 }))
+    }
+
+    /// Chats in line that free agents can take, and chats whose place in line got better.
+    fn desk_moves(&self) -> Vec<Work> {
+        let now = self.clock.now();
+        let mut desk = self.desk();
+        let mut work: Vec<Work> = desk
+            .next_assignments(now)
+            .into_iter()
+            .map(|(id, agent)| Work::input(id, Input::Routed(tandem_handoff::Decision::Assign { agent })))
+            .collect();
+        if work.is_empty() {
+            work = desk.moves(now).into_iter().map(|(id, position, eta)| Work::input(id, Input::QueueMoved { position, eta })).collect();
+        }
+        work
+    }
+
+    async fn apply(&self, work: Work) -> Result<(Handled, Option<Work>), RuntimeError> {
+        let id = work.id.clone();
+        let lock = self.lock_for(&id);
         let guard = lock.lock().await;
-        if let Some(pid) = &inbound_id
+        let result = self.apply_locked(work).await;
+        drop(guard);
+        self.release(&id, lock);
+        result
+    }
+
+    async fn apply_locked(&self, work: Work) -> Result<(Handled, Option<Work>), RuntimeError> {
+        let id = &work.id;
+        if let Some(pid) = &work.inbound_id
             && self.store.seen_inbound(id, pid).await?
         {
-            return Ok(Handled::Duplicate);
+            return Ok((Handled::Duplicate, None));
         }
         let now = self.clock.now();
         let conversation = match self.store.load(id).await? {
             Some(mut c) => {
-                if let Some(user) = user {
+                if let Some(user) = work.user {
                     c.user = user;
                 }
                 c
             }
-            None => Conversation::new(id.clone(), user.unwrap_or_default(), now),
+            None if matches!(work.input, Input::Message { .. }) => {
+                Conversation::new(id.clone(), work.user.unwrap_or_default(), now)
+            }
+            None => return Ok((Handled::Duplicate, None)),
         };
-        let transition = self.engine.step(conversation, &input, now);
+        let transition = self.engine.step(conversation, &work.input, now);
         let mut conversation = transition.conversation;
         let fx = transition.effects;
         let events = number_events(&mut conversation, now, fx.events);
         let commit = Commit {
-            conversation,
-            inbound_id,
-            fired_timer,
+            conversation: conversation.clone(),
+            inbound_id: work.inbound_id,
+            fired_timer: work.fired_timer,
             events,
             outbox: fx.outbound,
             set_timers: fx.set_timers,
             cancel_timers: fx.cancel_timers,
         };
-        let outcome = match self.store.commit(commit).await? {
-            CommitOutcome::Duplicate => Handled::Duplicate,
-            CommitOutcome::Committed(outbox) => Handled::Done {
-                delivered: self.deliver(&outbox).await?,
-            },
+        let outbox = match self.store.commit(commit).await? {
+            CommitOutcome::Duplicate => return Ok((Handled::Duplicate, None)),
+            CommitOutcome::Committed(outbox) => outbox,
         };
-        drop(guard);
-        self.release(id, lock);
-        Ok(outcome)
+        let follow_up = {
+            let mut desk = self.desk();
+            desk.observe(&conversation, now);
+            match (fx.route, conversation.owner.handoff()) {
+                (true, Some(handoff)) => {
+                    let decision = desk.route(id, handoff, conversation.last_agent.as_deref(), now);
+                    Some(Work::input(id.clone(), Input::Routed(decision)))
+                }
+                _ => None,
+            }
+        };
+        let delivered = self.deliver(&outbox).await?;
+        let handled = match fx.refused {
+            Some(why) => Handled::Refused(why),
+            None => Handled::Done { delivered },
+        };
+        Ok((handled, follow_up))
     }
 
     /// Deliver in order; stop at the first failure so that order is kept on retry.
@@ -197,10 +283,7 @@ impl Runtime {
             match channel.send(&message.conversation, &message.message).await {
                 Ok(()) => done.push(message.id),
                 Err(e) => {
-                    tracing::warn!(
-                        "delivery to {} failed, will retry: {e}",
-                        message.conversation
-                    );
+                    tracing::warn!("delivery to {} failed, will retry: {e}", message.conversation);
                     break;
                 }
             }
@@ -209,6 +292,10 @@ impl Runtime {
             self.store.mark_delivered(&done).await?;
         }
         Ok(done.len())
+    }
+
+    fn desk(&self) -> std::sync::MutexGuard<'_, Desk> {
+        self.desk.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn lock_for(&self, id: &ConversationId) -> Arc<AsyncMutex<()>> {
@@ -224,4 +311,10 @@ impl Runtime {
             locks.remove(id);
         }
     }
+}
+
+fn timer_work(timer: Timer) -> Work {
+    let id = timer.conversation.clone();
+    let fired = Some(timer.id.clone());
+    Work { id, user: None, input: Input::Timer(timer), inbound_id: None, fired_timer: fired }
 }

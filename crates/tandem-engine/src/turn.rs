@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
-use tandem_core::{Conversation, Event, Outbound, Owner, Timer, TimerKind};
+use tandem_core::{BotAt, Conversation, Event, Outbound, Owner, Timer, TimerKind};
 use tandem_flow::bot::{Assignment, RouteCondition, SetValue, Step};
 use tandem_flow::condition::Variables;
 use tandem_flow::template::TemplateId;
@@ -17,96 +17,73 @@ use crate::engine::{Effects, Engine, Transition};
 const MAX_HOPS: usize = 64;
 
 pub(crate) struct Turn<'a> {
-    engine: &'a Engine,
-    conv: Conversation,
-    fx: Effects,
-    now: DateTime<Utc>,
-    intents: Vec<IntentScore>,
-    hops: usize,
+    pub(crate) engine: &'a Engine,
+    pub(crate) conv: Conversation,
+    pub(crate) fx: Effects,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) intents: Vec<IntentScore>,
+    pub(crate) hops: usize,
     /// Enter the next waiting step without asking its question (it is already answered).
-    quiet_prompt: bool,
+    pub(crate) quiet_prompt: bool,
 }
 
 impl<'a> Turn<'a> {
     pub fn new(engine: &'a Engine, conv: Conversation, now: DateTime<Utc>) -> Self {
-        Self {
-            engine,
-            conv,
-            fx: Effects::default(),
-            now,
-            intents: Vec::new(),
-            hops: 0,
-            quiet_prompt: false,
-        }
+        Self { engine, conv, fx: Effects::default(), now, intents: Vec::new(), hops: 0, quiet_prompt: false }
     }
 
     /// The bot, for as long as the turn lasts (not tied to a borrow of the turn).
-    fn bot(&self) -> &'a tandem_flow::Bot {
+    pub(crate) fn bot(&self) -> &'a tandem_flow::Bot {
         &self.engine.bot
     }
 
     pub fn finish(mut self) -> Transition {
         self.conv.updated_at = self.now;
-        Transition {
-            conversation: self.conv,
-            effects: self.fx,
-        }
+        Transition { conversation: self.conv, effects: self.fx }
     }
 
-    fn record(&mut self, event: Event) {
+    pub(crate) fn record(&mut self, event: Event) {
         self.fx.events.push(event);
     }
 
     // ----- inputs -----
 
-    pub fn on_message(&mut self, text: &str, button: Option<&str>) {
-        self.record(Event::CustomerSaid {
-            text: text.to_string(),
-            button: button.map(str::to_string),
-        });
+    pub fn on_message(&mut self, text: &str, button: Option<&str>, sentiment: Option<f64>) {
+        self.record(Event::CustomerSaid { text: text.to_string(), button: button.map(str::to_string) });
+        if let Some(score) = sentiment {
+            self.note_sentiment(score);
+        }
+        if self.conv.human_side() {
+            return; // kept in the journal for the agent; the bot does not answer
+        }
         let answer = button.unwrap_or(text);
-        self.conv
-            .vars
-            .insert("answer".into(), Value::String(answer.to_string()));
+        self.conv.vars.insert("answer".into(), Value::String(answer.to_string()));
         self.intents = self.engine.intents.classify(answer);
         let top = self.intents.first().cloned();
-        self.conv.vars.insert(
-            "intent".into(),
-            top.as_ref()
-                .map_or(Value::Null, |s| Value::String(s.intent.clone())),
-        );
+        self.conv.vars.insert("intent".into(), top.as_ref().map_or(Value::Null, |s| Value::String(s.intent.clone())));
         if let Some(top) = top {
-            self.record(Event::IntentDetected {
-                intent: top.intent,
-                confidence: top.confidence,
-            });
+            self.record(Event::IntentDetected { intent: top.intent, confidence: top.confidence });
+        }
+        let bot_owns = matches!(self.conv.owner, Owner::Bot { .. } | Owner::Closed);
+        if bot_owns && self.escalate_by_rules(text) {
+            return;
         }
         self.cancel_timeout();
 
-        let global = if button.is_none() {
-            self.global_intent()
-        } else {
-            None
-        };
-        let waiting_at = match &self.conv.owner {
-            Owner::Bot {
-                flow,
-                step,
-                waiting: true,
-            } => self.bot().find(flow, step),
-            _ => None,
-        };
+        let global = if button.is_none() { self.global_intent() } else { None };
+        let waiting_at = self.conv.bot_at().filter(|at| at.waiting).and_then(|at| self.bot().find(&at.flow, &at.step));
         match (global, waiting_at) {
             (Some(target), _) => {
                 self.conv.fallbacks = 0;
                 self.enter(target);
             }
             (None, Some(at)) => self.answer(at, answer, button.is_some()),
-            (None, None) => {
+            (None, None) if bot_owns => {
                 // A new conversation, one that ended, or one resting at a step with no way on.
                 self.conv.fallbacks = 0;
                 self.open(answer, button.is_some());
             }
+            (None, None) => {} // parked, the offline step done: kept for the agent
         }
     }
 
@@ -118,10 +95,8 @@ impl<'a> Turn<'a> {
         let answered = step.waits()
             && step.capture.is_none()
             && step.routes.iter().any(|r| {
-                matches!(
-                    r.condition,
-                    RouteCondition::Intent(_) | RouteCondition::Match(_)
-                ) && self.route_matches(&r.condition, text, pressed)
+                matches!(r.condition, RouteCondition::Intent(_) | RouteCondition::Match(_))
+                    && self.route_matches(&r.condition, text, pressed)
             });
         if !answered {
             self.enter(start);
@@ -135,23 +110,24 @@ impl<'a> Turn<'a> {
 
     pub fn on_timer(&mut self, timer: &Timer) {
         let (flow, step, goto) = match &timer.kind {
+            TimerKind::ShiftStart => return self.on_shift_start(),
             TimerKind::Timeout { flow, step, goto } => {
-                let current = matches!(&self.conv.owner, Owner::Bot { flow: f, step: s, waiting: true } if f == flow && s == step);
+                let current = self.conv.bot_at().is_some_and(|at| at.waiting && at.flow == *flow && at.step == *step);
                 if !current || self.conv.timeout.as_deref() != Some(timer.id.as_str()) {
                     return; // the customer answered in time: a stale timer
                 }
                 self.conv.timeout = None;
                 (flow, step, goto)
             }
-            TimerKind::FollowUp { flow, step, goto } => {
-                self.cancel_timeout();
-                (flow, step, goto)
-            }
+            TimerKind::FollowUp { flow, step, goto } => (flow, step, goto),
         };
-        self.record(Event::TimerFired {
-            kind: timer.kind.label().into(),
-            step: format!("{flow}.{step}"),
-        });
+        self.record(Event::TimerFired { kind: timer.kind.label().into(), step: format!("{flow}.{step}") });
+        if self.conv.human_side() {
+            // A person has the chat: the bot's timers say nothing.
+            self.record(Event::BotSilenced { text: format!("{} of {flow}.{step}", timer.kind.label()) });
+            return;
+        }
+        self.cancel_timeout();
         match self.bot().find_qualified(goto) {
             Some(target) => self.enter(target),
             None => self.enter(self.bot().start),
@@ -160,15 +136,10 @@ impl<'a> Turn<'a> {
 
     fn global_intent(&self) -> Option<StepRef> {
         let bot = &self.engine.bot;
-        self.intents.iter().find_map(|s| {
-            bot.global_intents
-                .iter()
-                .find(|(name, _)| *name == s.intent)
-                .map(|(_, r)| *r)
-        })
+        self.intents.iter().find_map(|s| bot.global_intents.iter().find(|(name, _)| *name == s.intent).map(|(_, r)| *r))
     }
 
-    fn cancel_timeout(&mut self) {
+    pub(crate) fn cancel_timeout(&mut self) {
         if let Some(id) = self.conv.timeout.take() {
             self.fx.cancel_timers.push(id);
         }
@@ -186,10 +157,7 @@ impl<'a> Turn<'a> {
                 }
                 Err(()) => {
                     self.conv.tries += 1;
-                    self.record(Event::CaptureRejected {
-                        var: capture.var.clone(),
-                        tries: self.conv.tries,
-                    });
+                    self.record(Event::CaptureRejected { var: capture.var.clone(), tries: self.conv.tries });
                     if self.conv.tries < capture.max_tries {
                         let retry = capture.retry.map(|t| self.render(t));
                         self.reprompt(at, retry);
@@ -213,10 +181,7 @@ impl<'a> Turn<'a> {
             }
             return;
         }
-        let chosen = step
-            .routes
-            .iter()
-            .position(|route| self.route_matches(&route.condition, text, pressed));
+        let chosen = step.routes.iter().position(|route| self.route_matches(&route.condition, text, pressed));
         match chosen {
             Some(i) => {
                 let route = &step.routes[i];
@@ -236,9 +201,7 @@ impl<'a> Turn<'a> {
         match condition {
             RouteCondition::Intent(name) => self.intents.iter().any(|s| s.intent == *name),
             RouteCondition::Match(regex) => regex.is_match(text),
-            RouteCondition::Button(label) => {
-                text.trim().eq_ignore_ascii_case(label) || (pressed && text == label)
-            }
+            RouteCondition::Button(label) => text.trim().eq_ignore_ascii_case(label) || (pressed && text == label),
             RouteCondition::When(condition) => condition.holds(&Variables::from_json(&self.data())),
             RouteCondition::Else => true,
         }
@@ -260,9 +223,7 @@ impl<'a> Turn<'a> {
     fn count_fallback(&mut self, at: StepRef) {
         self.conv.fallbacks += 1;
         self.conv.repeat = Some(self.names(at));
-        self.record(Event::Fallback {
-            count: self.conv.fallbacks,
-        });
+        self.record(Event::Fallback { count: self.conv.fallbacks });
     }
 
     /// The answer was not understood: the flow's fallback step, or the bot's fallback
@@ -270,10 +231,7 @@ impl<'a> Turn<'a> {
     fn fallback(&mut self, at: StepRef) {
         self.count_fallback(at);
         match self.bot().flow(at).fallback {
-            Some(step) => self.enter(StepRef {
-                flow: at.flow,
-                step,
-            }),
+            Some(step) => self.enter(StepRef { flow: at.flow, step }),
             None => self.reprompt(at, None),
         }
     }
@@ -285,12 +243,7 @@ impl<'a> Turn<'a> {
             Target::Step(r) => self.enter(r),
             Target::Repeat => {
                 // Back to the step whose answer was not understood: its question again.
-                match self
-                    .conv
-                    .repeat
-                    .take()
-                    .and_then(|(f, s)| self.bot().find(&f, &s))
-                {
+                match self.conv.repeat.take().and_then(|(f, s)| self.bot().find(&f, &s)) {
                     Some(back) => {
                         self.prompt(back);
                         self.wait_again(back);
@@ -302,27 +255,17 @@ impl<'a> Turn<'a> {
     }
 
     /// Enter a step: set, call, say, then end, hand off, wait or go on.
-    fn enter(&mut self, at: StepRef) {
+    pub(crate) fn enter(&mut self, at: StepRef) {
         self.hops += 1;
         let (flow, step_name) = self.names(at);
         if self.hops > MAX_HOPS {
-            self.record(Event::LoopStopped {
-                flow,
-                step: step_name,
-            });
+            self.record(Event::LoopStopped { flow, step: step_name });
             self.rest();
             return;
         }
-        self.conv.owner = Owner::Bot {
-            flow: flow.clone(),
-            step: step_name.clone(),
-            waiting: false,
-        };
+        self.place(&flow, &step_name, false);
         self.conv.tries = 0;
-        self.record(Event::StepEntered {
-            flow,
-            step: step_name,
-        });
+        self.record(Event::StepEntered { flow, step: step_name });
         let step: &Step = self.bot().step(at);
         self.assign(&step.set);
         if let Some(call) = &step.call {
@@ -332,11 +275,7 @@ impl<'a> Turn<'a> {
         let last = say.len().saturating_sub(1);
         let buttons_on_say = step.ask.is_none() && !step.buttons.is_empty();
         for (i, t) in say.into_iter().enumerate() {
-            let buttons = if buttons_on_say && i == last {
-                step.buttons.clone()
-            } else {
-                Vec::new()
-            };
+            let buttons = if buttons_on_say && i == last { step.buttons.clone() } else { Vec::new() };
             self.say(t, buttons);
         }
         if let Some(delay) = &step.follow_up {
@@ -346,24 +285,14 @@ impl<'a> Turn<'a> {
         if step.end {
             self.close();
         } else if let Some(handoff) = &step.handoff {
-            for t in handoff.say.clone() {
-                self.say(t, Vec::new());
-            }
-            self.record(Event::HandoffRequested {
-                reason: handoff.reason.clone(),
-                skills: handoff.skills.clone(),
-            });
-            self.close();
+            let request = self.handoff_from_step(at, handoff);
+            self.request_handoff(request);
         } else if step.waits() {
             if !self.quiet_prompt && (step.ask.is_some() || step.say.is_empty()) {
                 self.prompt(at);
             }
             self.wait_again(at);
-        } else if let Some(i) = step
-            .routes
-            .iter()
-            .position(|r| self.route_matches(&r.condition, "", false))
-        {
+        } else if let Some(i) = step.routes.iter().position(|r| self.route_matches(&r.condition, "", false)) {
             self.take_route(at, i);
         } else if let Some(target) = step.goto {
             self.go(target, at);
@@ -404,11 +333,7 @@ impl<'a> Turn<'a> {
     /// Wait at `at` for the customer's answer, with the step's timeout armed.
     fn wait_again(&mut self, at: StepRef) {
         let (flow, step) = self.names(at);
-        self.conv.owner = Owner::Bot {
-            flow,
-            step,
-            waiting: true,
-        };
+        self.place(&flow, &step, true);
         self.cancel_timeout();
         if let Some(delay) = &self.bot().step(at).timeout {
             let kind = self.timer_kind(at, delay.goto, false);
@@ -417,13 +342,30 @@ impl<'a> Turn<'a> {
         }
     }
 
-    fn rest(&mut self) {
-        if let Owner::Bot { waiting, .. } = &mut self.conv.owner {
-            *waiting = false;
+    /// Put the bot at a step: as the owner, or inside a parked chat (its offline step).
+    fn place(&mut self, flow: &str, step: &str, waiting: bool) {
+        let at = BotAt { flow: flow.to_string(), step: step.to_string(), waiting };
+        match &mut self.conv.owner {
+            Owner::Parked { bot, .. } => *bot = Some(at),
+            owner => *owner = Owner::Bot { flow: at.flow, step: at.step, waiting },
         }
     }
 
-    fn close(&mut self) {
+    pub(crate) fn rest(&mut self) {
+        match &mut self.conv.owner {
+            Owner::Bot { waiting, .. } => *waiting = false,
+            Owner::Parked { bot: Some(at), .. } => at.waiting = false,
+            _ => {}
+        }
+    }
+
+    /// The flow ends: the conversation closes, or a parked one goes on waiting for its agent.
+    pub(crate) fn close(&mut self) {
+        self.cancel_timeout();
+        if let Owner::Parked { bot, .. } = &mut self.conv.owner {
+            *bot = None;
+            return;
+        }
         self.conv.owner = Owner::Closed;
         self.conv.fallbacks = 0;
         self.record(Event::Ended);
@@ -431,45 +373,46 @@ impl<'a> Turn<'a> {
 
     // ----- effects -----
 
-    fn say(&mut self, template: TemplateId, buttons: Vec<String>) {
+    pub(crate) fn say(&mut self, template: TemplateId, buttons: Vec<String>) {
         let text = self.render(template);
         self.send(text, buttons);
     }
 
+    /// The bot speaks: never while a person has the chat (or it waits for one).
     fn send(&mut self, text: String, buttons: Vec<String>) {
+        if self.conv.human_side() {
+            self.record(Event::BotSilenced { text });
+            return;
+        }
+        self.deliver(None, text, buttons);
+    }
+
+    /// A message to the customer: the bot's (`from` none) or an agent's.
+    pub(crate) fn deliver(&mut self, from: Option<String>, text: String, buttons: Vec<String>) {
         if text.trim().is_empty() && buttons.is_empty() {
             return;
         }
-        self.record(Event::BotSaid {
-            text: text.clone(),
-            buttons: buttons.clone(),
-        });
-        self.fx.outbound.push(Outbound { text, buttons });
+        match &from {
+            Some(agent) => self.record(Event::AgentSaid { agent: agent.clone(), text: text.clone() }),
+            None => self.record(Event::BotSaid { text: text.clone(), buttons: buttons.clone() }),
+        }
+        self.fx.outbound.push(Outbound { from, text, buttons });
     }
 
-    fn set_timer(&mut self, due: DateTime<Utc>, kind: TimerKind) -> String {
+    pub(crate) fn set_timer(&mut self, due: DateTime<Utc>, kind: TimerKind) -> String {
         self.conv.timer_seq += 1;
         let id = format!("{}#{}", self.conv.id.key(), self.conv.timer_seq);
-        self.fx.set_timers.push(Timer {
-            id: id.clone(),
-            conversation: self.conv.id.clone(),
-            due,
-            kind,
-        });
+        self.fx.set_timers.push(Timer { id: id.clone(), conversation: self.conv.id.clone(), due, kind });
         id
     }
 
     fn timer_kind(&self, at: StepRef, goto: StepRef, follow_up: bool) -> TimerKind {
         let (flow, step) = self.names(at);
         let goto = self.bot().qualified(goto);
-        if follow_up {
-            TimerKind::FollowUp { flow, step, goto }
-        } else {
-            TimerKind::Timeout { flow, step, goto }
-        }
+        if follow_up { TimerKind::FollowUp { flow, step, goto } } else { TimerKind::Timeout { flow, step, goto } }
     }
 
-    fn assign(&mut self, assignments: &[Assignment]) {
+    pub(crate) fn assign(&mut self, assignments: &[Assignment]) {
         for a in assignments {
             let value = match &a.value {
                 SetValue::Literal(v) => v.clone(),
@@ -480,11 +423,8 @@ impl<'a> Turn<'a> {
     }
 
     fn call(&mut self, call: &tandem_flow::bot::Call) {
-        let args: Map<String, Value> = call
-            .args
-            .iter()
-            .map(|(k, t)| (k.clone(), Value::String(self.render(*t))))
-            .collect();
+        let args: Map<String, Value> =
+            call.args.iter().map(|(k, t)| (k.clone(), Value::String(self.render(*t)))).collect();
         let result = match self.bot().actions.get(&call.action) {
             Some(action) => action.run(&args),
             None => json!({ "found": false }),
@@ -492,24 +432,19 @@ impl<'a> Turn<'a> {
         self.set_var("result", result);
     }
 
-    fn set_var(&mut self, name: &str, value: Value) {
-        self.record(Event::VariableSet {
-            name: name.to_string(),
-            value: value.clone(),
-        });
+    pub(crate) fn set_var(&mut self, name: &str, value: Value) {
+        self.record(Event::VariableSet { name: name.to_string(), value: value.clone() });
         self.conv.vars.insert(name.to_string(), value);
     }
 
     // ----- data for templates and conditions -----
 
-    fn render(&self, template: TemplateId) -> String {
-        self.bot()
-            .templates
-            .render(template, &Value::Object(self.data()))
+    pub(crate) fn render(&self, template: TemplateId) -> String {
+        self.bot().templates.render(template, &Value::Object(self.data()))
     }
 
     /// Everything templates and conditions can read.
-    fn data(&self) -> Map<String, Value> {
+    pub(crate) fn data(&self) -> Map<String, Value> {
         let mut data = self.conv.vars.clone();
         let user = &self.conv.user;
         data.insert(
@@ -521,10 +456,7 @@ impl<'a> Turn<'a> {
         data
     }
 
-    fn names(&self, at: StepRef) -> (String, String) {
-        (
-            self.bot().flow(at).name.clone(),
-            self.bot().step(at).name.clone(),
-        )
+    pub(crate) fn names(&self, at: StepRef) -> (String, String) {
+        (self.bot().flow(at).name.clone(), self.bot().step(at).name.clone())
     }
 }

@@ -7,6 +7,8 @@ use chrono::Duration;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+use tandem_core::Wants;
+use tandem_handoff::Roster;
 use tandem_nlu::IntentDefinition;
 
 use crate::condition::Condition;
@@ -29,6 +31,45 @@ pub struct Bot {
     pub intents: Vec<IntentDefinition>,
     pub actions: HashMap<String, Action>,
     pub templates: Templates,
+    /// The agents and teams who take over.
+    pub roster: Roster,
+    /// Checked on every customer message while the bot owns the chat.
+    pub escalation: Vec<EscalationRule>,
+    /// Marks a VIP customer (first in the queue).
+    pub vip: Option<Condition>,
+    pub handoff: HandoffSettings,
+}
+
+/// A rule that brings in a human when it holds.
+#[derive(Debug)]
+pub struct EscalationRule {
+    /// How the journal names it: `rule 2 (sentiment.score <= -0.6)`.
+    pub name: String,
+    pub when: Option<Condition>,
+    /// Whole-word, case-insensitive keywords.
+    pub keywords: Option<Regex>,
+    pub reason: String,
+    pub wants: Wants,
+    pub priority: i64,
+}
+
+/// Bot-wide handoff behaviour.
+#[derive(Debug)]
+pub struct HandoffSettings {
+    pub on_return: Option<StepRef>,
+    pub csat: Option<StepRef>,
+    pub say: HandoffMessages,
+}
+
+/// What the customer hears at each turn of a handoff.
+#[derive(Debug, Clone, Copy)]
+pub struct HandoffMessages {
+    pub assigned: TemplateId,
+    pub queued: TemplateId,
+    pub moved: TemplateId,
+    pub offline: TemplateId,
+    pub requeued: TemplateId,
+    pub transferred: TemplateId,
 }
 
 /// One flow of a bot.
@@ -68,7 +109,7 @@ pub struct Step {
     pub routes: Vec<Route>,
     pub goto: Option<Target>,
     pub end: bool,
-    pub handoff: Option<Handoff>,
+    pub handoff: Option<HandoffStep>,
     pub timeout: Option<Delay>,
     pub follow_up: Option<Delay>,
 }
@@ -126,11 +167,17 @@ pub enum RouteCondition {
     Else,
 }
 
+/// A step that brings in a human.
 #[derive(Debug)]
-pub struct Handoff {
-    pub skills: Vec<String>,
+pub struct HandoffStep {
+    pub wants: Wants,
     pub reason: String,
-    pub say: Vec<TemplateId>,
+    pub priority: i64,
+    pub say: Option<TemplateId>,
+    pub queued: Option<TemplateId>,
+    pub offline_say: Option<TemplateId>,
+    pub offline: Option<StepRef>,
+    pub on_return: Option<StepRef>,
 }
 
 #[derive(Debug)]
@@ -143,10 +190,7 @@ pub struct Delay {
 #[derive(Debug)]
 pub enum Action {
     /// Rows of a data file by key; the `with:` argument named `key` holds the key.
-    Lookup {
-        key: String,
-        rows: Map<String, Value>,
-    },
+    Lookup { key: String, rows: Map<String, Value> },
 }
 
 impl Bot {
@@ -176,10 +220,7 @@ impl Bot {
             Some((flow, step)) => self.find(flow, step),
             None => {
                 let f = self.flows.iter().position(|f| f.name == name)?;
-                Some(StepRef {
-                    flow: f,
-                    step: self.flows[f].start,
-                })
+                Some(StepRef { flow: f, step: self.flows[f].start })
             }
         }
     }
@@ -190,15 +231,8 @@ impl Action {
     pub fn run(&self, args: &Map<String, Value>) -> Value {
         match self {
             Action::Lookup { key, rows } => {
-                let wanted = args
-                    .get(key)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .trim();
-                let row = rows
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(wanted))
-                    .map(|(_, v)| v);
+                let wanted = args.get(key).and_then(Value::as_str).unwrap_or_default().trim();
+                let row = rows.iter().find(|(k, _)| k.eq_ignore_ascii_case(wanted)).map(|(_, v)| v);
                 let mut result = match row {
                     Some(Value::Object(fields)) => fields.clone(),
                     Some(other) => Map::from_iter([("value".to_string(), other.clone())]),

@@ -31,6 +31,120 @@ pub struct BotFile {
     /// Actions that steps can `call`.
     #[serde(default)]
     pub actions: Entries<ActionDef>,
+    /// The brand's time zone (IANA name, e.g. Europe/London): customers hear times in it.
+    #[serde(default)]
+    pub timezone: Option<At<String>>,
+    /// The people who take over from the bot.
+    #[serde(default)]
+    pub agents: Entries<AgentDef>,
+    /// Groups of agents, with business hours and holidays.
+    #[serde(default)]
+    pub teams: Entries<TeamDef>,
+    /// Rules checked on every customer message; the first that holds brings in a human.
+    #[serde(default)]
+    pub escalation: Vec<At<EscalationDef>>,
+    /// A condition that marks a VIP customer, who goes first in the queue (e.g. `vip == true`).
+    #[serde(default)]
+    pub vip: Option<At<String>>,
+    /// Defaults for every handoff.
+    #[serde(default)]
+    pub handoff: Option<HandoffDefaults>,
+}
+
+/// A named person who answers customers.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentDef {
+    /// The name the customer hears ("Sarah").
+    pub name: At<String>,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    #[serde(default)]
+    pub teams: Vec<At<String>>,
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// The agent's time zone (default: the brand's).
+    #[serde(default)]
+    pub timezone: Option<At<String>>,
+    /// Weekly shifts in the agent's time zone: `mon-fri: 09:00-17:00`, `sat: 10:00-14:00`.
+    #[serde(default)]
+    pub shifts: Entries<At<String>>,
+    /// Chats at once (default 3).
+    #[serde(default)]
+    pub max_chats: Option<At<u32>>,
+}
+
+/// A team of agents.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamDef {
+    /// How the customer hears it: "our orders team".
+    pub name: String,
+    /// The team's time zone (default: the brand's).
+    #[serde(default)]
+    pub timezone: Option<At<String>>,
+    /// Business hours; agents of the team serve only within them.
+    #[serde(default)]
+    pub hours: Entries<At<String>>,
+    /// Days the team is closed, as YYYY-MM-DD.
+    #[serde(default)]
+    pub holidays: Vec<At<String>>,
+}
+
+/// An escalation rule: `when` and/or `keywords`, and who is wanted.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationDef {
+    /// A condition, e.g. `sentiment.score <= -0.6` or `fallbacks >= 2`.
+    #[serde(default)]
+    pub when: Option<At<String>>,
+    /// Words or phrases that escalate (whole words, any case), e.g. lawyer, cancel my account.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// Why (journaled and shown to the agent).
+    pub reason: String,
+    #[serde(default)]
+    pub skills: Vec<String>,
+    #[serde(default)]
+    pub team: Option<At<String>>,
+    #[serde(default)]
+    pub agent: Option<At<String>>,
+    /// Higher goes first in the queue.
+    #[serde(default)]
+    pub priority: Option<i64>,
+}
+
+/// What every handoff does unless its step says otherwise.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffDefaults {
+    /// The expected time an agent spends on a chat, until handle times are measured (default 8m).
+    #[serde(default)]
+    pub handle_time: Option<At<String>>,
+    /// Where the bot resumes after an agent hands back (`flow.step`; default: the bot's start).
+    #[serde(default)]
+    pub on_return: Option<At<String>>,
+    /// A flow to run when an agent resolves a chat asking for a rating.
+    #[serde(default)]
+    pub csat: Option<At<String>>,
+    /// Said when an agent is assigned.
+    #[serde(default)]
+    pub say: Option<At<String>>,
+    /// Said when the customer waits in line.
+    #[serde(default)]
+    pub queued: Option<At<String>>,
+    /// Said when the customer's place in line gets better.
+    #[serde(default)]
+    pub moved: Option<At<String>>,
+    /// Said when nobody is on shift.
+    #[serde(default)]
+    pub offline_say: Option<At<String>>,
+    /// Said when the agent steps away and the chat goes back in line.
+    #[serde(default)]
+    pub requeued: Option<At<String>>,
+    /// Said when an agent passes the chat to someone else.
+    #[serde(default)]
+    pub transferred: Option<At<String>>,
 }
 
 /// An intent recognised at every step; when it matches, the bot goes to `goto`.

@@ -8,14 +8,13 @@ use std::path::{Path, PathBuf};
 use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
-use crate::bot::{
-    Assignment, Call, Capture, Delay, Handoff, Route, RouteCondition, SetValue, Step, StepRef,
-    Target,
-};
+use crate::bot::{Assignment, Call, Capture, Delay, HandoffStep, Route, RouteCondition, SetValue, Step, StepRef, Target};
+use tandem_handoff::Roster;
+
 use crate::condition::Condition;
 use crate::diagnostic::Report;
 use crate::duration::parse_duration;
-use crate::model::{CaptureType, DelayDef, FlowFile, Messages, RouteDef, StepDef};
+use crate::model::{CaptureType, DelayDef, FlowFile, HandoffDef, Messages, RouteDef, StepDef};
 use crate::span::{At, Entries, Pos};
 use crate::template::{self, TemplateId, Templates};
 
@@ -82,19 +81,11 @@ impl Names {
             };
         }
         if let Some(flow) = self.flows.iter().position(|f| f == name) {
-            return Ok(StepRef {
-                flow,
-                step: self.starts[flow],
-            });
+            return Ok(StepRef { flow, step: self.starts[flow] });
         }
-        let mut known: Vec<String> = from
-            .map(|f| self.steps[f].keys().cloned().collect())
-            .unwrap_or_default();
+        let mut known: Vec<String> = from.map(|f| self.steps[f].keys().cloned().collect()).unwrap_or_default();
         known.extend(self.flows.iter().cloned());
-        Err(format!(
-            "goes to a missing step `{name}`{}",
-            suggest(name, &known)
-        ))
+        Err(format!("goes to a missing step `{name}`{}", suggest(name, &known)))
     }
 }
 
@@ -111,20 +102,9 @@ pub fn suggest(name: &str, known: &[String]) -> String {
 
 /// Compile a case-insensitive regex written by a flow author.
 pub fn author_regex(source: &str) -> Result<Regex, String> {
-    RegexBuilder::new(source)
-        .case_insensitive(true)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| {
-            format!(
-                "invalid regex: {}",
-                e.to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ")
-            )
-        })
+    RegexBuilder::new(source).case_insensitive(true).size_limit(1 << 20).build().map_err(|e| {
+        format!("invalid regex: {}", e.to_string().lines().last().unwrap_or("").trim_start_matches("error: "))
+    })
 }
 
 /// Compiles the steps of one bot's flows.
@@ -133,6 +113,7 @@ pub struct Compiler<'a> {
     pub templates: &'a mut Templates,
     pub names: &'a Names,
     pub usage: &'a mut VarUsage,
+    pub roster: &'a Roster,
 }
 
 impl Compiler<'_> {
@@ -146,11 +127,7 @@ impl Compiler<'_> {
             }
         };
         for name in template::variables(&compiled) {
-            self.usage.reads.push(VarRead {
-                name,
-                file: file.to_path_buf(),
-                pos,
-            });
+            self.usage.reads.push(VarRead { name, file: file.to_path_buf(), pos });
         }
         self.templates.add(source).ok()
     }
@@ -159,16 +136,8 @@ impl Compiler<'_> {
         let Some(messages) = messages else {
             return Vec::new();
         };
-        let texts: Vec<String> = messages
-            .value
-            .texts()
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        texts
-            .iter()
-            .filter_map(|text| self.template(file, text, messages.pos))
-            .collect()
+        let texts: Vec<String> = messages.value.texts().into_iter().map(str::to_string).collect();
+        texts.iter().filter_map(|text| self.template(file, text, messages.pos)).collect()
     }
 
     fn assignments(&mut self, file: &Path, set: &Entries<At<Value>>) -> Vec<Assignment> {
@@ -182,10 +151,7 @@ impl Compiler<'_> {
                 },
                 other => SetValue::Literal(other.clone()),
             };
-            out.push(Assignment {
-                var: var.value.clone(),
-                value,
-            });
+            out.push(Assignment { var: var.value.clone(), value });
         }
         out
     }
@@ -200,21 +166,11 @@ impl Compiler<'_> {
         }
     }
 
-    fn step_target(
-        &mut self,
-        file: &Path,
-        flow: usize,
-        name: &At<String>,
-        what: &str,
-    ) -> Option<StepRef> {
+    fn step_target(&mut self, file: &Path, flow: usize, name: &At<String>, what: &str) -> Option<StepRef> {
         match self.names.resolve_step(Some(flow), &name.value) {
             Ok(r) => Some(r),
             Err(e) => {
-                let e = if name.value == REPEAT {
-                    format!("cannot go to `{REPEAT}`")
-                } else {
-                    e
-                };
+                let e = if name.value == REPEAT { format!("cannot go to `{REPEAT}`") } else { e };
                 self.report.error(file, name.pos, format!("`{what}` {e}"));
                 None
             }
@@ -222,51 +178,27 @@ impl Compiler<'_> {
     }
 
     fn regex(&mut self, file: &Path, source: &At<String>) -> Option<Regex> {
-        author_regex(&source.value)
-            .map_err(|e| self.report.error(file, source.pos, e))
-            .ok()
+        author_regex(&source.value).map_err(|e| self.report.error(file, source.pos, e)).ok()
     }
 
-    fn condition(&mut self, file: &Path, source: &At<String>) -> Option<Condition> {
-        let condition = Condition::parse(&source.value)
-            .map_err(|e| self.report.error(file, source.pos, e))
-            .ok()?;
+    pub fn condition(&mut self, file: &Path, source: &At<String>) -> Option<Condition> {
+        let condition = Condition::parse(&source.value).map_err(|e| self.report.error(file, source.pos, e)).ok()?;
         for name in condition.variables() {
-            self.usage.reads.push(VarRead {
-                name,
-                file: file.to_path_buf(),
-                pos: source.pos,
-            });
+            self.usage.reads.push(VarRead { name, file: file.to_path_buf(), pos: source.pos });
         }
         Some(condition)
     }
 
-    fn delay(
-        &mut self,
-        file: &Path,
-        flow: usize,
-        def: &Option<DelayDef>,
-        what: &str,
-    ) -> Option<Delay> {
+    fn delay(&mut self, file: &Path, flow: usize, def: &Option<DelayDef>, what: &str) -> Option<Delay> {
         let def = def.as_ref()?;
-        let after = parse_duration(&def.after.value)
-            .map_err(|e| self.report.error(file, def.after.pos, e))
-            .ok();
+        let after = parse_duration(&def.after.value).map_err(|e| self.report.error(file, def.after.pos, e)).ok();
         let goto = self.step_target(file, flow, &def.goto, &format!("{what}.goto"));
-        Some(Delay {
-            after: after?,
-            goto: goto?,
-        })
+        Some(Delay { after: after?, goto: goto? })
     }
 
     /// Compile one step of flow `flow`.
     pub fn step(&mut self, file: &Path, flow: usize, name: &At<String>, def: &StepDef) -> Step {
-        let buttons: Vec<String> = def
-            .buttons
-            .iter()
-            .flatten()
-            .map(|b| b.value.clone())
-            .collect();
+        let buttons: Vec<String> = def.buttons.iter().flatten().map(|b| b.value.clone()).collect();
         let waits = def.ask.is_some() || def.buttons.is_some() || def.capture.is_some();
         self.check_step_shape(file, name, def, waits);
         let call = def.call.as_ref().map(|call| {
@@ -274,63 +206,30 @@ impl Compiler<'_> {
             if !self.names.actions.contains(&call.action.value) {
                 let known: Vec<String> = self.names.actions.iter().cloned().collect();
                 let hint = suggest(&call.action.value, &known);
-                self.report.error(
-                    file,
-                    call.action.pos,
-                    format!("unknown action `{}`{hint}", call.action.value),
-                );
+                self.report.error(file, call.action.pos, format!("unknown action `{}`{hint}", call.action.value));
             }
             let args = call
                 .args
                 .iter()
-                .filter_map(|(k, v)| {
-                    self.template(file, &v.value, v.pos)
-                        .map(|t| (k.value.clone(), t))
-                })
+                .filter_map(|(k, v)| self.template(file, &v.value, v.pos).map(|t| (k.value.clone(), t)))
                 .collect();
-            Call {
-                action: call.action.value.clone(),
-                args,
-            }
+            Call { action: call.action.value.clone(), args }
         });
-        let capture = def
-            .capture
-            .as_ref()
-            .and_then(|c| self.capture(file, flow, c, &buttons));
+        let capture = def.capture.as_ref().and_then(|c| self.capture(file, flow, c, &buttons));
         let routes = def
             .next
             .iter()
             .flatten()
             .enumerate()
-            .filter_map(|(i, r)| {
-                self.route(
-                    file,
-                    flow,
-                    r,
-                    def,
-                    waits,
-                    i + 1 == def.next.as_ref().map_or(0, Vec::len),
-                )
-            })
+            .filter_map(|(i, r)| self.route(file, flow, r, def, waits, i + 1 == def.next.as_ref().map_or(0, Vec::len)))
             .collect();
-        let handoff = def.handoff.as_ref().map(|h| Handoff {
-            skills: h.value.skills.clone(),
-            reason: h
-                .value
-                .reason
-                .clone()
-                .unwrap_or_else(|| format!("flow step {}", name.value)),
-            say: self.messages(file, &h.value.say.clone().map(|m| At::new(m, h.pos))),
-        });
+        let handoff = def.handoff.as_ref().map(|h| self.handoff(file, flow, name, h));
         Step {
             name: name.value.clone(),
             set: self.assignments(file, &def.set),
             call,
             say: self.messages(file, &def.say),
-            ask: def
-                .ask
-                .as_ref()
-                .and_then(|a| self.template(file, &a.value, a.pos)),
+            ask: def.ask.as_ref().and_then(|a| self.template(file, &a.value, a.pos)),
             buttons,
             capture,
             routes,
@@ -342,31 +241,65 @@ impl Compiler<'_> {
         }
     }
 
+    fn handoff(&mut self, file: &Path, flow: usize, name: &At<String>, def: &At<HandoffDef>) -> HandoffStep {
+        let h = &def.value;
+        let wants = crate::team::wants(self.report, file, self.roster, &h.skills, &h.team, &h.agent, def.pos);
+        let message = |c: &mut Self, t: &Option<At<String>>| t.as_ref().and_then(|t| c.template(file, &t.value, t.pos));
+        HandoffStep {
+            wants,
+            reason: h.reason.clone().unwrap_or_else(|| format!("flow step {}", name.value)),
+            priority: h.priority.unwrap_or(0),
+            say: message(self, &h.say),
+            queued: message(self, &h.queued),
+            offline_say: message(self, &h.offline_say),
+            offline: h.offline.as_ref().and_then(|s| self.step_target(file, flow, s, "offline")),
+            on_return: h.on_return.as_ref().and_then(|s| self.step_target(file, flow, s, "on_return")),
+        }
+    }
+
     /// Combinations of keys that cannot work together in one step.
     fn check_step_shape(&mut self, file: &Path, name: &At<String>, def: &StepDef, waits: bool) {
         let ends = def.end.as_ref().is_some_and(|e| e.value);
         let goes_on = def.goto.is_some() || def.next.is_some();
         let step = &name.value;
         if ends && (waits || goes_on || def.handoff.is_some()) {
-            self.report.error(file, name.pos, format!("step `{step}` ends the conversation, so it cannot also wait for an answer, go on or hand off"));
+            self.report.error(
+                file,
+                name.pos,
+                format!("step `{step}` ends the conversation, so it cannot also wait for an answer, go on or hand off"),
+            );
         }
         if def.handoff.is_some() && (waits || goes_on) {
-            self.report.error(file, name.pos, format!("step `{step}` hands off to a human, so it cannot also wait for an answer or go on"));
+            self.report.error(
+                file,
+                name.pos,
+                format!("step `{step}` hands off to a human, so it cannot also wait for an answer or go on"),
+            );
         }
         if def.next.is_some() && def.goto.is_some() {
             self.report.error(
                 file,
                 name.pos,
-                format!(
-                    "step `{step}` has both `next` and `goto`: put the `goto` in an `else` route"
-                ),
+                format!("step `{step}` has both `next` and `goto`: put the `goto` in an `else` route"),
             );
         }
         if waits && !goes_on && def.capture.is_none() && def.handoff.is_none() {
-            self.report.error(file, name.pos, format!("step `{step}` waits for an answer but has no `next` or `goto`: nothing says where the answer leads"));
+            self.report.error(
+                file,
+                name.pos,
+                format!(
+                    "step `{step}` waits for an answer but has no `next` or `goto`: nothing says where the answer leads"
+                ),
+            );
         }
         if def.timeout.is_some() && !waits {
-            self.report.error(file, name.pos, format!("step `{step}` has a `timeout` but does not wait for an answer (`ask`, `buttons` or `capture`)"));
+            self.report.error(
+                file,
+                name.pos,
+                format!(
+                    "step `{step}` has a `timeout` but does not wait for an answer (`ask`, `buttons` or `capture`)"
+                ),
+            );
         }
     }
 
@@ -378,38 +311,23 @@ impl Compiler<'_> {
         buttons: &[String],
     ) -> Option<Capture> {
         self.usage.set.insert(def.var.value.clone());
-        let default_kind = if buttons.is_empty() {
-            CaptureType::Text
-        } else {
-            CaptureType::Button
-        };
+        let default_kind = if buttons.is_empty() { CaptureType::Text } else { CaptureType::Button };
         let kind = def.kind.as_ref().map_or(default_kind, |k| k.value);
         if kind == CaptureType::Button && buttons.is_empty() {
             let pos = def.kind.as_ref().map_or(def.var.pos, |k| k.pos);
-            self.report.error(
-                file,
-                pos,
-                "a capture of type `button` needs `buttons` on its step",
-            );
+            self.report.error(file, pos, "a capture of type `button` needs `buttons` on its step");
         }
         let max_tries = def.max_tries.as_ref().map_or(3, |m| m.value);
         if let Some(m) = def.max_tries.as_ref().filter(|m| m.value == 0) {
-            self.report
-                .error(file, m.pos, "`max_tries` must be at least 1");
+            self.report.error(file, m.pos, "`max_tries` must be at least 1");
         }
         Some(Capture {
             var: def.var.value.clone(),
             kind,
             pattern: def.pattern.as_ref().and_then(|p| self.regex(file, p)),
-            retry: def
-                .retry
-                .as_ref()
-                .and_then(|r| self.template(file, &r.value, r.pos)),
+            retry: def.retry.as_ref().and_then(|r| self.template(file, &r.value, r.pos)),
             max_tries,
-            fallback: def
-                .fallback
-                .as_ref()
-                .and_then(|f| self.target(file, flow, f)),
+            fallback: def.fallback.as_ref().and_then(|f| self.target(file, flow, f)),
         })
     }
 
@@ -450,38 +368,21 @@ impl Compiler<'_> {
             self.report.error(file, value.pos, format!("`{key}` routes look at the answer, but this step does not wait for one (add `ask`, `buttons` or `capture`)"));
         }
         if key == "else" && !last {
-            self.report.warning(
-                file,
-                value.pos,
-                "routes after an `else` route are never tried",
-            );
+            self.report.warning(file, value.pos, "routes after an `else` route are never tried");
         }
         let condition = match key {
             "intent" => {
                 if !self.names.intents.contains(&value.value) {
                     let known: Vec<String> = self.names.intents.iter().cloned().collect();
                     let hint = suggest(&value.value, &known);
-                    self.report.error(
-                        file,
-                        value.pos,
-                        format!("unknown intent `{}`{hint}", value.value),
-                    );
+                    self.report.error(file, value.pos, format!("unknown intent `{}`{hint}", value.value));
                 }
                 RouteCondition::Intent(value.value.clone())
             }
             "match" => RouteCondition::Match(self.regex(file, value)?),
             "button" => {
-                if !step
-                    .buttons
-                    .iter()
-                    .flatten()
-                    .any(|b| b.value == value.value)
-                {
-                    self.report.error(
-                        file,
-                        value.pos,
-                        format!("this step has no button `{}`", value.value),
-                    );
+                if !step.buttons.iter().flatten().any(|b| b.value == value.value) {
+                    self.report.error(file, value.pos, format!("this step has no button `{}`", value.value));
                 }
                 RouteCondition::Button(value.value.clone())
             }
@@ -490,31 +391,18 @@ impl Compiler<'_> {
         };
         let goto = match (key, &def.goto) {
             ("else", Some(g)) => {
-                self.report.error(
-                    file,
-                    g.pos,
-                    "an `else` route names its step itself (`else: step`); remove `goto`",
-                );
+                self.report.error(file, g.pos, "an `else` route names its step itself (`else: step`); remove `goto`");
                 None
             }
             ("else", None) => self.target(file, flow, value),
             (_, Some(g)) => self.target(file, flow, g),
             (_, None) => None,
         };
-        Some(Route {
-            condition,
-            say: self.messages(file, &def.say),
-            set: self.assignments(file, &def.set),
-            goto,
-        })
+        Some(Route { condition, say: self.messages(file, &def.say), set: self.assignments(file, &def.set), goto })
     }
 }
 
 /// The first problem-free name of every step of a flow file, by index.
 pub fn step_index(flow: &FlowFile) -> HashMap<String, usize> {
-    flow.steps
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _))| (k.value.clone(), i))
-        .collect()
+    flow.steps.iter().enumerate().map(|(i, (k, _))| (k.value.clone(), i)).collect()
 }

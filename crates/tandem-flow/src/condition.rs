@@ -3,8 +3,7 @@
 //! is only turning a conversation's JSON values into its variables.
 
 use evalexpr::{
-    ContextWithMutableVariables, DefaultNumericTypes, HashMapContext, Node, Value as ExprValue,
-    build_operator_tree,
+    ContextWithMutableVariables, DefaultNumericTypes, HashMapContext, Node, Value as ExprValue, build_operator_tree,
 };
 use serde_json::{Map, Value};
 
@@ -16,17 +15,12 @@ pub struct Condition {
 
 impl Condition {
     pub fn parse(source: &str) -> Result<Self, String> {
-        build_operator_tree(source)
-            .map(|tree| Self { tree })
-            .map_err(|e| format!("invalid condition: {e}"))
+        build_operator_tree(source).map(|tree| Self { tree }).map_err(|e| format!("invalid condition: {e}"))
     }
 
     /// The variables the condition reads, as written (`result.status`).
     pub fn variables(&self) -> Vec<String> {
-        self.tree
-            .iter_variable_identifiers()
-            .map(str::to_string)
-            .collect()
+        self.tree.iter_variable_identifiers().map(str::to_string).collect()
     }
 
     /// True when the condition holds for `data`. A condition that cannot be evaluated (a
@@ -67,11 +61,7 @@ fn flatten(context: &mut HashMapContext<DefaultNumericTypes>, name: String, valu
         Value::Array(items) => ExprValue::String(
             items
                 .iter()
-                .map(|v| {
-                    v.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string())
-                })
+                .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
@@ -92,9 +82,7 @@ mod tests {
     #[test]
     fn reads_nested_values_by_dotted_name() {
         let c = Condition::parse(r#"result.status == "shipped" && fallbacks < 2"#).unwrap();
-        assert!(c.holds(&vars(
-            json!({"result": {"status": "shipped"}, "fallbacks": 1})
-        )));
+        assert!(c.holds(&vars(json!({"result": {"status": "shipped"}, "fallbacks": 1}))));
         assert!(!c.holds(&vars(json!({"result": {"status": "lost"}, "fallbacks": 1}))));
         assert_eq!(c.variables(), ["result.status", "fallbacks"]);
     }
@@ -107,10 +95,6 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_reported() {
-        assert!(
-            Condition::parse("a == (")
-                .unwrap_err()
-                .starts_with("invalid condition")
-        );
+        assert!(Condition::parse("a == (").unwrap_err().starts_with("invalid condition"));
     }
 }

@@ -70,12 +70,7 @@ impl Report {
     }
 
     fn push(&mut self, severity: Severity, file: &Path, pos: Pos, message: String) {
-        let diagnostic = Diagnostic {
-            severity,
-            file: file.to_path_buf(),
-            pos,
-            message,
-        };
+        let diagnostic = Diagnostic { severity, file: file.to_path_buf(), pos, message };
         if !self.diagnostics.contains(&diagnostic) {
             self.diagnostics.push(diagnostic);
         }
@@ -93,18 +88,14 @@ impl Report {
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.diagnostics
-            .iter()
-            .filter(|d| d.severity == severity)
-            .count()
+        self.diagnostics.iter().filter(|d| d.severity == severity).count()
     }
 
     /// Diagnostics in file, line, column order.
     pub fn sorted(&self) -> Vec<&Diagnostic> {
         let mut all: Vec<&Diagnostic> = self.diagnostics.iter().collect();
         all.sort_by(|a, b| {
-            (&a.file, a.pos.line, a.pos.col, a.severity)
-                .cmp(&(&b.file, b.pos.line, b.pos.col, b.severity))
+            (&a.file, a.pos.line, a.pos.col, a.severity).cmp(&(&b.file, b.pos.line, b.pos.col, b.severity))
         });
         all
     }
@@ -114,18 +105,12 @@ impl Report {
         let mut out = format!("{}: {}\n", diagnostic.severity.label(), diagnostic.message);
         let Pos { line, col, len } = diagnostic.pos;
         let _ = writeln!(out, "  --> {}:{}:{}", diagnostic.file.display(), line, col);
-        let text = self
-            .sources
-            .get(&diagnostic.file)
-            .and_then(|s| s.lines().nth(line.saturating_sub(1) as usize));
+        let text = self.sources.get(&diagnostic.file).and_then(|s| s.lines().nth(line.saturating_sub(1) as usize));
         if let (Some(text), true) = (text, line > 0) {
             let gutter = " ".repeat(line.to_string().len());
             let caret_pad = " ".repeat(col.saturating_sub(1) as usize);
             let carets = "^".repeat(len.clamp(1, 80) as usize);
-            let _ = writeln!(
-                out,
-                "{gutter} |\n{line} | {text}\n{gutter} | {caret_pad}{carets}"
-            );
+            let _ = writeln!(out, "{gutter} |\n{line} | {text}\n{gutter} | {caret_pad}{carets}");
         }
         out
     }
@@ -138,12 +123,7 @@ impl Report {
             out.push('\n');
         }
         let (errors, warnings) = (self.count(Severity::Error), self.count(Severity::Warning));
-        let _ = writeln!(
-            out,
-            "{errors} error{}, {warnings} warning{}",
-            plural(errors),
-            plural(warnings)
-        );
+        let _ = writeln!(out, "{errors} error{}, {warnings} warning{}", plural(errors), plural(warnings));
         out
     }
 }

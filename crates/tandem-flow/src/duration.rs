@@ -5,30 +5,24 @@ use chrono::Duration;
 /// Parse `<number><unit>` with unit s, m, h or d.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let unit = unit.trim();
-    let amount: i64 = number.parse().map_err(|_| {
-        format!("`{text}` is not a duration: write a number and a unit, like 90s, 15m, 2h or 3d")
-    })?;
+    let amount: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write a number and a unit, like 90s, 15m, 2h or 3d"))?;
     let duration = match unit {
         "s" => Duration::try_seconds(amount),
         "m" => Duration::try_minutes(amount),
         "h" => Duration::try_hours(amount),
         "d" => Duration::try_days(amount),
         _ => {
-            return Err(format!(
-                "`{text}` has an unknown unit `{unit}`: use s, m, h or d (like 90s, 15m, 2h, 3d)"
-            ));
+            return Err(format!("`{text}` has an unknown unit `{unit}`: use s, m, h or d (like 90s, 15m, 2h, 3d)"));
         }
     };
     match duration {
         Some(d) if amount > 0 => Ok(d),
-        _ => Err(format!(
-            "`{text}` is out of range: a duration is more than zero and at most a few years"
-        )),
+        _ => Err(format!("`{text}` is out of range: a duration is more than zero and at most a few years")),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod load;
 pub mod model;
 pub mod schema;
 pub mod span;
+pub mod team;
 pub mod template;
 pub mod test_file;
 

@@ -15,7 +15,7 @@ use crate::span::Pos;
 /// Fields of `user` every channel fills in.
 pub const USER_FIELDS: [&str; 4] = ["id", "name", "first_name", "channel"];
 /// Variables the engine itself sets.
-pub const BUILT_INS: [&str; 4] = ["answer", "fallbacks", "intent", "user"];
+pub const BUILT_INS: [&str; 8] = ["answer", "fallbacks", "intent", "user", "sentiment", "agent", "queue", "team"];
 
 /// Where a flow and its steps were written.
 pub struct FlowSite {
@@ -27,33 +27,25 @@ pub struct FlowSite {
 pub fn check_variables(usage: &VarUsage, bot_vars: &Map<String, Value>, report: &mut Report) {
     for read in &usage.reads {
         let name = read.name.as_str();
-        if name == "this"
-            || name.starts_with('@')
-            || name.starts_with("../")
-            || name.starts_with("this.")
-        {
+        if name == "this" || name.starts_with('@') || name.starts_with("../") || name.starts_with("this.") {
             continue;
         }
-        let (root, field) = name
-            .split_once('.')
-            .map_or((name, None), |(r, f)| (r, Some(f)));
+        let (root, field) = name.split_once('.').map_or((name, None), |(r, f)| (r, Some(f)));
         let problem = match (root, field) {
             ("user", Some(f)) if !USER_FIELDS.contains(&f) => Some(format!(
                 "`{name}` is not known: the customer's fields are {}",
                 USER_FIELDS.map(|f| format!("user.{f}")).join(", ")
             )),
-            ("bot", Some(f)) if !bot_vars.contains_key(f.split('.').next().unwrap_or(f)) => Some(
-                format!("`{name}` is never set: add `{f}` under `vars:` in bot.yaml"),
-            ),
+            ("bot", Some(f)) if !bot_vars.contains_key(f.split('.').next().unwrap_or(f)) => {
+                Some(format!("`{name}` is never set: add `{f}` under `vars:` in bot.yaml"))
+            }
             ("bot", _) | ("user", _) => None,
-            ("result", _) if !usage.calls_actions => Some(format!(
-                "`{name}` is the answer of a `call`, but no step calls an action"
-            )),
+            ("result", _) if !usage.calls_actions => {
+                Some(format!("`{name}` is the answer of a `call`, but no step calls an action"))
+            }
             ("result", _) => None,
             (root, _) if BUILT_INS.contains(&root) || usage.set.contains(root) => None,
-            _ => Some(format!(
-                "variable `{root}` is never set by any `set`, `capture` or action"
-            )),
+            _ => Some(format!("variable `{root}` is never set by any `set`, `capture` or action")),
         };
         if let Some(message) = problem {
             report.error(&read.file, read.pos, message);
@@ -77,9 +69,7 @@ pub fn check_graph(flows: &[Flow], sites: &[FlowSite], roots: &[StepRef], report
             report.warning(
                 &sites[r.flow].file,
                 sites[r.flow].steps[r.step],
-                format!(
-                    "step `{name}` is unreachable: no start, route, timeout or intent leads to it"
-                ),
+                format!("step `{name}` is unreachable: no start, route, timeout or intent leads to it"),
             );
         }
     }
@@ -88,12 +78,8 @@ pub fn check_graph(flows: &[Flow], sites: &[FlowSite], roots: &[StepRef], report
         let step = &flows[r.flow].steps[r.step];
         step.end || step.handoff.is_some()
     });
-    let predecessors = |r: StepRef| {
-        all.iter()
-            .copied()
-            .filter(|&p| successors(flows, p).contains(&r))
-            .collect::<Vec<_>>()
-    };
+    let predecessors =
+        |r: StepRef| all.iter().copied().filter(|&p| successors(flows, p).contains(&r)).collect::<Vec<_>>();
     let can_finish = closure(terminals, predecessors);
     for &r in &all {
         if !can_finish.contains(&r) {
@@ -127,33 +113,20 @@ where
 pub fn successors(flows: &[Flow], r: StepRef) -> Vec<StepRef> {
     let flow = &flows[r.flow];
     let step = &flow.steps[r.step];
-    let fallback = flow.fallback.map(|s| {
-        Target::Step(StepRef {
-            flow: r.flow,
-            step: s,
-        })
-    });
-    let has_else = step
-        .routes
-        .iter()
-        .any(|route| matches!(route.condition, RouteCondition::Else));
-    let mut targets: Vec<Target> = step
-        .goto
-        .into_iter()
-        .chain(step.routes.iter().filter_map(|route| route.goto))
-        .collect();
+    let fallback = flow.fallback.map(|s| Target::Step(StepRef { flow: r.flow, step: s }));
+    let has_else = step.routes.iter().any(|route| matches!(route.condition, RouteCondition::Else));
+    let mut targets: Vec<Target> =
+        step.goto.into_iter().chain(step.routes.iter().filter_map(|route| route.goto)).collect();
     if let Some(capture) = &step.capture {
         targets.extend(capture.fallback.or(fallback));
     }
     if step.waits() && !has_else {
         targets.extend(fallback);
     }
-    targets.extend(
-        step.timeout
-            .iter()
-            .chain(&step.follow_up)
-            .map(|d| Target::Step(d.goto)),
-    );
+    targets.extend(step.timeout.iter().chain(&step.follow_up).map(|d| Target::Step(d.goto)));
+    if let Some(handoff) = &step.handoff {
+        targets.extend(handoff.offline.iter().chain(&handoff.on_return).map(|s| Target::Step(*s)));
+    }
     let mut out = Vec::new();
     for target in targets {
         match target {
@@ -169,15 +142,8 @@ fn repeatable_steps(flow: &Flow, index: usize) -> Vec<StepRef> {
     (0..flow.steps.len())
         .filter(|&s| {
             let step = &flow.steps[s];
-            step.waits()
-                && !step
-                    .routes
-                    .iter()
-                    .any(|r| matches!(r.condition, RouteCondition::Else))
+            step.waits() && !step.routes.iter().any(|r| matches!(r.condition, RouteCondition::Else))
         })
-        .map(|s| StepRef {
-            flow: index,
-            step: s,
-        })
+        .map(|s| StepRef { flow: index, step: s })
         .collect()
 }

@@ -27,11 +27,7 @@ pub struct Loaded {
 }
 
 const DEFAULT_FALLBACK: &str = "Sorry, I didn't quite get that. Could you put it another way?";
-const START_OF_FILE: Pos = Pos {
-    line: 1,
-    col: 1,
-    len: 1,
-};
+const START_OF_FILE: Pos = Pos { line: 1, col: 1, len: 1 };
 
 /// Load the bot in `dir` (its bot.yaml and the flows it lists).
 pub fn load_bot(dir: &Path) -> Loaded {
@@ -46,16 +42,8 @@ pub fn load_bot(dir: &Path) -> Loaded {
         if path.is_dir() {
             match flow_files(&path) {
                 Ok(files) if !files.is_empty() => flow_paths.extend(files),
-                Ok(_) => report.error(
-                    &file,
-                    entry.pos,
-                    format!("`{}` holds no flow files", entry.value),
-                ),
-                Err(e) => report.error(
-                    &file,
-                    entry.pos,
-                    format!("cannot read `{}`: {e}", entry.value),
-                ),
+                Ok(_) => report.error(&file, entry.pos, format!("`{}` holds no flow files", entry.value)),
+                Err(e) => report.error(&file, entry.pos, format!("cannot read `{}`: {e}", entry.value)),
             }
         } else if path.is_file() {
             flow_paths.push(path);
@@ -63,17 +51,12 @@ pub fn load_bot(dir: &Path) -> Loaded {
             report.error(
                 &file,
                 entry.pos,
-                format!(
-                    "`{}` is neither a flow file nor a folder of flow files",
-                    entry.value
-                ),
+                format!("`{}` is neither a flow file nor a folder of flow files", entry.value),
             );
         }
     }
-    let flows = flow_paths
-        .iter()
-        .filter_map(|p| read_and_parse::<FlowFile>(p, &mut report).map(|f| (p.clone(), f)))
-        .collect();
+    let flows =
+        flow_paths.iter().filter_map(|p| read_and_parse::<FlowFile>(p, &mut report).map(|f| (p.clone(), f))).collect();
     let bot = assemble(Some((file, bot_file)), flows, &mut report);
     Loaded { bot, report }
 }
@@ -81,20 +64,16 @@ pub fn load_bot(dir: &Path) -> Loaded {
 /// Load flow files on their own, as a bot that starts at the first flow.
 pub fn load_flows(files: &[PathBuf]) -> Loaded {
     let mut report = Report::default();
-    let flows = files
-        .iter()
-        .filter_map(|p| read_and_parse::<FlowFile>(p, &mut report).map(|f| (p.clone(), f)))
-        .collect();
+    let flows =
+        files.iter().filter_map(|p| read_and_parse::<FlowFile>(p, &mut report).map(|f| (p.clone(), f))).collect();
     let bot = assemble(None, flows, &mut report);
     Loaded { bot, report }
 }
 
 /// The flow files in a folder (`*.yaml`, `*.yml`, not `*.test.yaml`), sorted by name.
 pub fn flow_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| is_flow_file(p))
-        .collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_flow_file(p)).collect();
     files.sort();
     Ok(files)
 }
@@ -129,10 +108,7 @@ pub fn parse_yaml<T: DeserializeOwned>(file: &Path, text: &str, report: &mut Rep
     match serde_saphyr::from_str::<T>(text) {
         Ok(value) => Some(value),
         Err(e) => {
-            let pos = e.location().map_or(START_OF_FILE, |l| Pos {
-                len: 1,
-                ..Pos::from_location(&l)
-            });
+            let pos = e.location().map_or(START_OF_FILE, |l| Pos { len: 1, ..Pos::from_location(&l) });
             report.error(file, pos, yaml_message(&e));
             None
         }
@@ -158,11 +134,7 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
     message.replace(", set DuplicateKeyPolicy in Options if acceptable", "")
 }
 
-fn assemble(
-    bot_file: Option<(PathBuf, BotFile)>,
-    flows: Vec<(PathBuf, FlowFile)>,
-    report: &mut Report,
-) -> Option<Bot> {
+fn assemble(bot_file: Option<(PathBuf, BotFile)>, flows: Vec<(PathBuf, FlowFile)>, report: &mut Report) -> Option<Bot> {
     if flows.is_empty() {
         return None;
     }
@@ -171,43 +143,25 @@ fn assemble(
     let mut templates = Templates::default();
     let mut usage = VarUsage::default();
     let intents = intents(&bot_file, &flows, report);
-    let actions = bot_file
-        .as_ref()
-        .map(|(file, bot)| actions(file, bot, report))
-        .unwrap_or_default();
+    let actions = bot_file.as_ref().map(|(file, bot)| actions(file, bot, report)).unwrap_or_default();
+    let roster = bot_file.as_ref().map(|(file, bot)| crate::team::roster(report, file, bot)).unwrap_or_default();
 
     let mut compiled = Vec::new();
     let mut sites = Vec::new();
     for (index, (file, flow)) in flows.iter().enumerate() {
-        let mut compiler = Compiler {
-            report,
-            templates: &mut templates,
-            names: &names,
-            usage: &mut usage,
-        };
-        let steps = flow
-            .steps
-            .iter()
-            .map(|(name, def)| compiler.step(file, index, name, def))
-            .collect();
-        let fallback =
-            flow.fallback
-                .as_ref()
-                .and_then(|f| match names.resolve_step(Some(index), &f.value) {
-                    Ok(r) if r.flow == index => Some(r.step),
-                    Ok(_) => {
-                        report.error(
-                            file,
-                            f.pos,
-                            "the `fallback` step must be a step of this flow",
-                        );
-                        None
-                    }
-                    Err(e) => {
-                        report.error(file, f.pos, format!("`fallback` {e}"));
-                        None
-                    }
-                });
+        let mut compiler = Compiler { report, templates: &mut templates, names: &names, usage: &mut usage, roster: &roster };
+        let steps = flow.steps.iter().map(|(name, def)| compiler.step(file, index, name, def)).collect();
+        let fallback = flow.fallback.as_ref().and_then(|f| match names.resolve_step(Some(index), &f.value) {
+            Ok(r) if r.flow == index => Some(r.step),
+            Ok(_) => {
+                report.error(file, f.pos, "the `fallback` step must be a step of this flow");
+                None
+            }
+            Err(e) => {
+                report.error(file, f.pos, format!("`fallback` {e}"));
+                None
+            }
+        });
         compiled.push(Flow {
             name: flow.flow.value.clone(),
             start: names.starts[index],
@@ -215,10 +169,7 @@ fn assemble(
             steps,
             index: step_index(flow),
         });
-        sites.push(FlowSite {
-            file: file.clone(),
-            steps: flow.steps.iter().map(|(k, _)| k.pos).collect(),
-        });
+        sites.push(FlowSite { file: file.clone(), steps: flow.steps.iter().map(|(k, _)| k.pos).collect() });
     }
 
     let (start, global_intents, fallback_source, bot_vars, id) = match &bot_file {
@@ -228,62 +179,43 @@ fn assemble(
                 .intents
                 .iter()
                 .filter_map(|(name, def)| {
-                    Some((
-                        name.value.clone(),
-                        resolve_global(&names, file, &def.goto, "goto", report)?,
-                    ))
+                    Some((name.value.clone(), resolve_global(&names, file, &def.goto, "goto", report)?))
                 })
                 .collect();
-            let mut vars: Map<String, Value> = bot
-                .vars
-                .iter()
-                .map(|(k, v)| (k.value.clone(), v.clone()))
-                .collect();
-            vars.insert(
-                "name".into(),
-                Value::String(bot.name.clone().unwrap_or_else(|| bot.bot.value.clone())),
-            );
+            let mut vars: Map<String, Value> = bot.vars.iter().map(|(k, v)| (k.value.clone(), v.clone())).collect();
+            vars.insert("name".into(), Value::String(bot.name.clone().unwrap_or_else(|| bot.bot.value.clone())));
             let fallback = bot.fallback.as_ref().map(|f| (file.clone(), f.clone()));
             (start, globals, fallback, vars, bot.bot.value.clone())
         }
         None => {
             let vars = Map::from_iter([("name".to_string(), Value::String("Tandem".into()))]);
-            (
-                Some(StepRef {
-                    flow: 0,
-                    step: names.starts[0],
-                }),
-                Vec::new(),
-                None,
-                vars,
-                "flows".to_string(),
-            )
+            (Some(StepRef { flow: 0, step: names.starts[0] }), Vec::new(), None, vars, "flows".to_string())
         }
     };
-    let mut compiler = Compiler {
-        report,
-        templates: &mut templates,
-        names: &names,
-        usage: &mut usage,
-    };
+    let mut compiler = Compiler { report, templates: &mut templates, names: &names, usage: &mut usage, roster: &roster };
     let fallback_message = match &fallback_source {
         Some((file, f)) => compiler.template(file, &f.value, f.pos),
         None => compiler.template(Path::new(""), DEFAULT_FALLBACK, Pos::default()),
     };
+    let bot_path = bot_file.as_ref().map(|(file, _)| file.as_path());
+    let bot_def = bot_file.as_ref().map(|(_, bot)| bot);
+    let escalation = match bot_file.as_ref() {
+        Some((file, bot)) => crate::team::escalation(&mut compiler, file, &roster, &bot.escalation),
+        None => Vec::new(),
+    };
+    let vip = bot_file.as_ref().and_then(|(file, bot)| bot.vip.as_ref().and_then(|v| compiler.condition(file, v)));
+    let handoff = crate::team::settings(&mut compiler, bot_path, bot_def);
 
     // The graph checks only make sense once every step and target resolved.
     let compiled_cleanly = !report.has_errors();
     check_variables(&usage, &bot_vars, report);
-    let mut roots: Vec<StepRef> = start
-        .into_iter()
-        .chain(global_intents.iter().map(|(_, r)| *r))
-        .collect();
+    let mut roots: Vec<StepRef> = start.into_iter().chain(global_intents.iter().map(|(_, r)| *r)).collect();
     for (index, flow) in compiled.iter().enumerate() {
-        roots.push(StepRef {
-            flow: index,
-            step: flow.start,
-        });
+        roots.push(StepRef { flow: index, step: flow.start });
         roots.extend(flow.fallback.map(|step| StepRef { flow: index, step }));
+    }
+    if let Some(h) = &handoff {
+        roots.extend(h.on_return.iter().chain(&h.csat));
     }
     if compiled_cleanly {
         check_graph(&compiled, &sites, &roots, report);
@@ -302,6 +234,10 @@ fn assemble(
         intents,
         actions,
         templates,
+        roster,
+        escalation,
+        vip,
+        handoff: handoff?,
     })
 }
 
@@ -312,28 +248,16 @@ fn check_flow_names(flows: &[(PathBuf, FlowFile)], report: &mut Report) {
             report.error(
                 file,
                 flow.flow.pos,
-                format!(
-                    "flow `{}` is also defined in {}",
-                    flow.flow.value,
-                    first.display()
-                ),
+                format!("flow `{}` is also defined in {}", flow.flow.value, first.display()),
             );
         }
         if flow.steps.is_empty() {
-            report.error(
-                file,
-                flow.flow.pos,
-                format!("flow `{}` has no steps", flow.flow.value),
-            );
+            report.error(file, flow.flow.pos, format!("flow `{}` has no steps", flow.flow.value));
         }
     }
 }
 
-fn names(
-    bot: &Option<(PathBuf, BotFile)>,
-    flows: &[(PathBuf, FlowFile)],
-    report: &mut Report,
-) -> Names {
+fn names(bot: &Option<(PathBuf, BotFile)>, flows: &[(PathBuf, FlowFile)], report: &mut Report) -> Names {
     let steps: Vec<HashMap<String, usize>> = flows.iter().map(|(_, f)| step_index(f)).collect();
     let starts = flows
         .iter()
@@ -342,45 +266,24 @@ fn names(
             Some(start) => index.get(&start.value).copied().unwrap_or_else(|| {
                 let known: Vec<String> = index.keys().cloned().collect();
                 let hint = crate::compile::suggest(&start.value, &known);
-                report.error(
-                    file,
-                    start.pos,
-                    format!("`start` goes to a missing step `{}`{hint}", start.value),
-                );
+                report.error(file, start.pos, format!("`start` goes to a missing step `{}`{hint}", start.value));
                 0
             }),
             None => 0,
         })
         .collect();
-    let mut intents: HashSet<String> = flows
-        .iter()
-        .flat_map(|(_, f)| f.intents.iter().map(|(k, _)| k.value.clone()))
-        .collect();
+    let mut intents: HashSet<String> =
+        flows.iter().flat_map(|(_, f)| f.intents.iter().map(|(k, _)| k.value.clone())).collect();
     let mut actions = HashSet::new();
     if let Some((_, bot)) = bot {
         intents.extend(bot.intents.iter().map(|(k, _)| k.value.clone()));
         actions.extend(bot.actions.iter().map(|(k, _)| k.value.clone()));
     }
-    Names {
-        flows: flows.iter().map(|(_, f)| f.flow.value.clone()).collect(),
-        steps,
-        starts,
-        intents,
-        actions,
-    }
+    Names { flows: flows.iter().map(|(_, f)| f.flow.value.clone()).collect(), steps, starts, intents, actions }
 }
 
-fn resolve_global(
-    names: &Names,
-    file: &Path,
-    target: &At<String>,
-    key: &str,
-    report: &mut Report,
-) -> Option<StepRef> {
-    names
-        .resolve_step(None, &target.value)
-        .map_err(|e| report.error(file, target.pos, format!("`{key}` {e}")))
-        .ok()
+fn resolve_global(names: &Names, file: &Path, target: &At<String>, key: &str, report: &mut Report) -> Option<StepRef> {
+    names.resolve_step(None, &target.value).map_err(|e| report.error(file, target.pos, format!("`{key}` {e}"))).ok()
 }
 
 /// Every intent of the bot and its flows, merged by name, with its regexes checked.
@@ -390,41 +293,31 @@ fn intents(
     report: &mut Report,
 ) -> Vec<IntentDefinition> {
     let mut specs: Vec<IntentDefinition> = Vec::new();
-    let mut add = |file: &Path,
-                   name: &At<String>,
-                   patterns: &[At<String>],
-                   keywords: &[String],
-                   examples: &[String]| {
-        for p in patterns {
-            if let Err(e) = author_regex(&p.value) {
-                report.error(file, p.pos, e);
+    let mut add =
+        |file: &Path, name: &At<String>, patterns: &[At<String>], keywords: &[String], examples: &[String]| {
+            for p in patterns {
+                if let Err(e) = author_regex(&p.value) {
+                    report.error(file, p.pos, e);
+                }
             }
-        }
-        if patterns.is_empty() && keywords.is_empty() && examples.is_empty() {
-            report.warning(
-                file,
-                name.pos,
-                format!(
-                    "intent `{}` has no patterns, keywords or examples, so nothing can match it",
-                    name.value
-                ),
-            );
-        }
-        let spec = match specs.iter_mut().position(|s| s.name == name.value) {
-            Some(i) => &mut specs[i],
-            None => {
-                specs.push(IntentDefinition {
-                    name: name.value.clone(),
-                    ..IntentDefinition::default()
-                });
-                specs.last_mut().expect("just pushed")
+            if patterns.is_empty() && keywords.is_empty() && examples.is_empty() {
+                report.warning(
+                    file,
+                    name.pos,
+                    format!("intent `{}` has no patterns, keywords or examples, so nothing can match it", name.value),
+                );
             }
+            let spec = match specs.iter_mut().position(|s| s.name == name.value) {
+                Some(i) => &mut specs[i],
+                None => {
+                    specs.push(IntentDefinition { name: name.value.clone(), ..IntentDefinition::default() });
+                    specs.last_mut().expect("just pushed")
+                }
+            };
+            spec.patterns.extend(patterns.iter().map(|p| p.value.clone()));
+            spec.keywords.extend_from_slice(keywords);
+            spec.examples.extend_from_slice(examples);
         };
-        spec.patterns
-            .extend(patterns.iter().map(|p| p.value.clone()));
-        spec.keywords.extend_from_slice(keywords);
-        spec.examples.extend_from_slice(examples);
-    };
     if let Some((file, bot)) = bot {
         for (name, def) in bot.intents.iter() {
             add(file, name, &def.patterns, &def.keywords, &def.examples);
@@ -450,48 +343,28 @@ fn actions(file: &Path, bot: &BotFile, report: &mut Report) -> HashMap<String, A
                 report.error(
                     file,
                     name.pos,
-                    format!(
-                        "action `{}`: a lookup takes either `rows` or `file`",
-                        name.value
-                    ),
+                    format!("action `{}`: a lookup takes either `rows` or `file`", name.value),
                 );
                 None
             }
         };
         if let Some(rows) = rows {
-            out.insert(
-                name.value.clone(),
-                Action::Lookup {
-                    key: lookup.key.value.clone(),
-                    rows,
-                },
-            );
+            out.insert(name.value.clone(), Action::Lookup { key: lookup.key.value.clone(), rows });
         }
     }
     out
 }
 
 /// A lookup's rows from a data file next to bot.yaml.
-fn read_rows(
-    bot_file: &Path,
-    data: &At<String>,
-    report: &mut Report,
-) -> Option<Map<String, Value>> {
-    let path = bot_file
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join(&data.value);
+fn read_rows(bot_file: &Path, data: &At<String>, report: &mut Report) -> Option<Map<String, Value>> {
+    let path = bot_file.parent().unwrap_or(Path::new(".")).join(&data.value);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             report.add_source(&path, &text);
             parse_yaml::<Map<String, Value>>(&path, &text, report)
         }
         Err(e) => {
-            report.error(
-                bot_file,
-                data.pos,
-                format!("cannot read data file `{}`: {e}", data.value),
-            );
+            report.error(bot_file, data.pos, format!("cannot read data file `{}`: {e}", data.value));
             None
         }
     }

@@ -186,19 +186,42 @@ pub struct DelayDef {
     pub goto: At<String>,
 }
 
-/// Hand the conversation to a human.
+/// Hand the conversation to a named human: routed by skills, team or name to an agent on
+/// shift with room; else the customer is told their place in line, or when the team is back.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HandoffDef {
     /// Skills the agent needs.
     #[serde(default)]
     pub skills: Vec<String>,
+    /// The team to route to.
+    #[serde(default)]
+    pub team: Option<At<String>>,
+    /// A named agent to route to.
+    #[serde(default)]
+    pub agent: Option<At<String>>,
     /// Why the bot steps aside (journaled; shown to the agent).
     #[serde(default)]
     pub reason: Option<String>,
-    /// What the customer is told.
+    /// Higher goes first in the queue (default 0).
     #[serde(default)]
-    pub say: Option<Messages>,
+    pub priority: Option<i64>,
+    /// Said when an agent is assigned, e.g. "I'm bringing in {{agent.name}} from {{agent.team}}."
+    #[serde(default)]
+    pub say: Option<At<String>>,
+    /// Said when the customer waits in line: `{{queue.position}}`, `{{queue.eta}}`.
+    #[serde(default)]
+    pub queued: Option<At<String>>,
+    /// Said when nobody is on shift: `{{team.back}}` says when ("on Monday at 9:00").
+    #[serde(default)]
+    pub offline_say: Option<At<String>>,
+    /// A step the bot runs while nobody is on shift (to collect details); the chat still
+    /// goes to the first agent whose shift starts.
+    #[serde(default)]
+    pub offline: Option<At<String>>,
+    /// Where the bot resumes when the agent hands the chat back.
+    #[serde(default)]
+    pub on_return: Option<At<String>>,
 }
 
 /// Run an action declared in bot.yaml.

@@ -42,8 +42,5 @@ pub fn schema_json(kind: FileKind) -> String {
 
 /// Schema of any type, for tests of new file kinds.
 pub fn schema_of<T: JsonSchema>() -> serde_json::Value {
-    SchemaSettings::draft07()
-        .into_generator()
-        .into_root_schema_for::<T>()
-        .to_value()
+    SchemaSettings::draft07().into_generator().into_root_schema_for::<T>().to_value()
 }

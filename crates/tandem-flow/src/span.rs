@@ -19,11 +19,7 @@ pub struct Pos {
 
 impl Pos {
     pub fn from_location(location: &serde_saphyr::Location) -> Self {
-        Self {
-            line: location.line(),
-            col: location.column(),
-            len: location.span().len(),
-        }
+        Self { line: location.line(), col: location.column(), len: location.span().len() }
     }
 }
 
@@ -50,10 +46,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let spanned = serde_saphyr::Spanned::<T>::deserialize(deserializer)?;
         let pos = Pos::from_location(&spanned.referenced);
-        Ok(Self {
-            value: spanned.value,
-            pos,
-        })
+        Ok(Self { value: spanned.value, pos })
     }
 }
 

@@ -42,9 +42,7 @@ impl Templates {
     /// Render with `data`. A template cannot fail at run time in front of a customer: a
     /// missing value renders empty (the linter reports variables nothing sets).
     pub fn render<T: Serialize>(&self, id: TemplateId, data: &T) -> String {
-        self.registry
-            .render(&id.to_string(), data)
-            .unwrap_or_default()
+        self.registry.render(&id.to_string(), data).unwrap_or_default()
     }
 }
 
@@ -53,7 +51,8 @@ pub fn compile(source: &str) -> Result<Template, String> {
     Template::compile(source).map_err(|e| {
         let what = match e.reason() {
             TemplateErrorReason::InvalidSyntax(_) => {
-                "invalid template syntax: an unclosed `{{`, a block without its `{{/...}}`, or a stray brace".to_string()
+                "invalid template syntax: an unclosed `{{`, a block without its `{{/...}}`, or a stray brace"
+                    .to_string()
             }
             other => format!("invalid template: {other}"),
         };
@@ -75,23 +74,15 @@ pub fn variables(template: &Template) -> Vec<String> {
 fn collect(template: &Template, found: &mut Vec<String>) {
     for element in &template.elements {
         match element {
-            TemplateElement::Expression(h)
-            | TemplateElement::HtmlExpression(h)
-            | TemplateElement::HelperBlock(h) => {
-                for param in std::iter::once(&h.name)
-                    .chain(&h.params)
-                    .chain(h.hash.values())
-                {
+            TemplateElement::Expression(h) | TemplateElement::HtmlExpression(h) | TemplateElement::HelperBlock(h) => {
+                for param in std::iter::once(&h.name).chain(&h.params).chain(h.hash.values()) {
                     if let Parameter::Path(HbPath::Relative((_, raw))) = param {
                         found.push(raw.clone());
                     }
                 }
                 let scoped = matches!(&h.name, Parameter::Name(n) if n == "each" || n == "with");
                 if !scoped {
-                    h.template
-                        .iter()
-                        .chain(&h.inverse)
-                        .for_each(|t| collect(t, found));
+                    h.template.iter().chain(&h.inverse).for_each(|t| collect(t, found));
                 } else if let Some(inverse) = &h.inverse {
                     collect(inverse, found);
                 }
@@ -108,20 +99,14 @@ mod tests {
     #[test]
     fn lists_variables_outside_item_scopes() {
         let t = compile("Hi {{user.first_name}} {{#if order_id}}{{order_id}}{{else}}{{x}}{{/if}} {{#each items}}{{this.q}}{{/each}}").unwrap();
-        assert_eq!(
-            variables(&t),
-            ["user.first_name", "order_id", "order_id", "x", "items"]
-        );
+        assert_eq!(variables(&t), ["user.first_name", "order_id", "order_id", "x", "items"]);
     }
 
     #[test]
     fn renders_without_html_escaping_and_missing_as_empty() {
         let mut templates = Templates::default();
         let id = templates.add("{{a}} & {{b}}").unwrap();
-        assert_eq!(
-            templates.render(id, &serde_json::json!({"a": "<Tom & Jerry>"})),
-            "<Tom & Jerry> & "
-        );
+        assert_eq!(templates.render(id, &serde_json::json!({"a": "<Tom & Jerry>"})), "<Tom & Jerry> & ");
     }
 
     #[test]

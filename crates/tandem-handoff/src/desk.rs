@@ -74,7 +74,8 @@ impl Desk {
                 self.assigned_at.entry(id.clone()).or_insert(now);
             }
             Owner::Queued { handoff, position } => {
-                self.waiting.insert(id.clone(), Waiting { handoff: handoff.clone(), parked: false, told: *position, sticky });
+                self.waiting
+                    .insert(id.clone(), Waiting { handoff: handoff.clone(), parked: false, told: *position, sticky });
             }
             Owner::Parked { handoff, .. } => {
                 self.waiting.insert(id.clone(), Waiting { handoff: handoff.clone(), parked: true, told: 0, sticky });
@@ -92,11 +93,21 @@ impl Desk {
     }
 
     /// Decide for a new request (and reserve the agent, so two requests never overbook one).
-    pub fn route(&mut self, id: &ConversationId, handoff: &Handoff, sticky: Option<&str>, now: DateTime<Utc>) -> Decision {
+    pub fn route(
+        &mut self,
+        id: &ConversationId,
+        handoff: &Handoff,
+        sticky: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Decision {
         let fitting: Vec<&Agent> = self.roster.agents.iter().filter(|a| self.roster.fits(a, &handoff.wants)).collect();
         let on_duty: Vec<&Agent> = fitting.iter().copied().filter(|a| self.available(a, now)).collect();
         if on_duty.is_empty() {
-            let until = fitting.iter().filter(|a| !self.away.contains(&a.id)).filter_map(|a| self.roster.next_on_duty(a, now)).min();
+            let until = fitting
+                .iter()
+                .filter(|a| !self.away.contains(&a.id))
+                .filter_map(|a| self.roster.next_on_duty(a, now))
+                .min();
             return Decision::Park { until };
         }
         let entry = Waiting { handoff: handoff.clone(), parked: false, told: 0, sticky: sticky.map(str::to_string) };
@@ -214,5 +225,6 @@ impl Desk {
 }
 
 fn outranks(a: &Waiting, b: &Waiting) -> bool {
-    (std::cmp::Reverse(a.handoff.priority), a.handoff.requested_at) <= (std::cmp::Reverse(b.handoff.priority), b.handoff.requested_at)
+    (std::cmp::Reverse(a.handoff.priority), a.handoff.requested_at)
+        <= (std::cmp::Reverse(b.handoff.priority), b.handoff.requested_at)
 }

@@ -85,7 +85,11 @@ impl Roster {
     /// How the customer hears the agent's team: the wanted team if they are in it, else
     /// their first team, else "our team".
     pub fn team_label(&self, agent: &Agent, wants: &Wants) -> String {
-        let team = wants.team.as_deref().filter(|t| agent.teams.iter().any(|a| a == t)).or(agent.teams.first().map(String::as_str));
+        let team = wants
+            .team
+            .as_deref()
+            .filter(|t| agent.teams.iter().any(|a| a == t))
+            .or(agent.teams.first().map(String::as_str));
         team.and_then(|t| self.team(t)).map_or_else(|| "our team".to_string(), |t| t.name.clone())
     }
 

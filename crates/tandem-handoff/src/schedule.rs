@@ -2,7 +2,9 @@
 //! DST handled explicitly: a shift that starts in a spring-forward gap starts when the clock
 //! jumps; one in an autumn overlap starts at the first of the two instants.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 /// One opening: a weekday, from a local time, for a length (may run past midnight).
@@ -66,7 +68,8 @@ impl WeeklyHours {
             }
         }
         for range in ranges.split(',') {
-            let (from, to) = range.split_once('-').ok_or_else(|| format!("`{}` is not a range like 09:00-17:00", range.trim()))?;
+            let (from, to) =
+                range.split_once('-').ok_or_else(|| format!("`{}` is not a range like 09:00-17:00", range.trim()))?;
             let (start, end) = (time(from)?, time(to)?);
             let mut length = end - start;
             if length <= Duration::zero() {
@@ -183,7 +186,8 @@ mod tests {
     #[test]
     fn holidays_are_skipped() {
         let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        let christmas = [NaiveDate::from_ymd_opt(2026, 12, 24).unwrap(), NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()];
+        let christmas =
+            [NaiveDate::from_ymd_opt(2026, 12, 24).unwrap(), NaiveDate::from_ymd_opt(2026, 12, 25).unwrap()];
         let next = office().next_opening(utc("2026-12-23T18:00:00Z"), berlin, &christmas).unwrap();
         assert_eq!(next, utc("2026-12-28T08:00:00Z"));
     }

@@ -60,19 +60,10 @@ impl IntentMatcher {
             }
             examples.extend(def.examples.iter().map(|e| (normalize(e), index)));
         }
-        let patterns = RegexSetBuilder::new(&patterns)
-            .case_insensitive(true)
-            .size_limit(1 << 24)
-            .build()
-            .map_err(|e| {
-                let intent = pattern_owner
-                    .first()
-                    .map(|&i| definitions[i].name.clone())
-                    .unwrap_or_default();
-                IntentError::Pattern {
-                    intent,
-                    reason: e.to_string(),
-                }
+        let patterns =
+            RegexSetBuilder::new(&patterns).case_insensitive(true).size_limit(1 << 24).build().map_err(|e| {
+                let intent = pattern_owner.first().map(|&i| definitions[i].name.clone()).unwrap_or_default();
+                IntentError::Pattern { intent, reason: e.to_string() }
             })?;
         let keywords = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
@@ -111,10 +102,7 @@ impl IntentMatcher {
         hit.iter()
             .enumerate()
             .filter(|(_, h)| **h)
-            .map(|(i, _)| IntentScore {
-                intent: self.names[i].clone(),
-                confidence: 1.0,
-            })
+            .map(|(i, _)| IntentScore { intent: self.names[i].clone(), confidence: 1.0 })
             .collect()
     }
 }
@@ -140,31 +128,19 @@ mod tests {
 
     fn matcher() -> IntentMatcher {
         IntentMatcher::new(&[
-            IntentDefinition {
-                name: "track".into(),
-                patterns: vec![r"\btrack(ing)?\b".into()],
-                ..Default::default()
-            },
+            IntentDefinition { name: "track".into(), patterns: vec![r"\btrack(ing)?\b".into()], ..Default::default() },
             IntentDefinition {
                 name: "human".into(),
                 keywords: vec!["real person".into(), "agent".into()],
                 ..Default::default()
             },
-            IntentDefinition {
-                name: "thanks".into(),
-                examples: vec!["Thank you!".into()],
-                ..Default::default()
-            },
+            IntentDefinition { name: "thanks".into(), examples: vec!["Thank you!".into()], ..Default::default() },
         ])
         .unwrap()
     }
 
     fn names(text: &str) -> Vec<String> {
-        matcher()
-            .classify(text)
-            .into_iter()
-            .map(|s| s.intent)
-            .collect()
+        matcher().classify(text).into_iter().map(|s| s.intent).collect()
     }
 
     #[test]

@@ -8,12 +8,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use tandem_core::{
-    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, Outbound, OutboxMessage,
-    Owner, Store, StoreError, Timer,
+    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, Outbound, OutboxMessage, Store,
+    StoreError, Timer,
 };
 
 use crate::codec::{conversation_id, db_error, from_json, from_micros, micros, to_json};
@@ -39,11 +37,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(db_error)?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(db_error)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
@@ -52,12 +46,6 @@ impl SqliteStore {
     }
 }
 
-fn owner_label(owner: &Owner) -> &'static str {
-    match owner {
-        Owner::Bot { .. } => "bot",
-        Owner::Closed => "closed",
-    }
-}
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -70,29 +58,20 @@ impl Store for SqliteStore {
         row.map(|r| from_json(r.get::<&str, _>(0))).transpose()
     }
 
-    async fn seen_inbound(
-        &self,
-        id: &ConversationId,
-        platform_id: &str,
-    ) -> Result<bool, StoreError> {
-        let row =
-            sqlx::query("SELECT 1 FROM inbound WHERE conversation_id = ? AND platform_id = ?")
-                .bind(id.key())
-                .bind(platform_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_error)?;
+    async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM inbound WHERE conversation_id = ? AND platform_id = ?")
+            .bind(id.key())
+            .bind(platform_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
         Ok(row.is_some())
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let key = commit.conversation.id.key();
         let now = micros(commit.conversation.updated_at);
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
         if let Some(pid) = &commit.inbound_id {
             let inserted = sqlx::query("INSERT INTO inbound (conversation_id, platform_id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
                 .bind(&key)
@@ -106,21 +85,14 @@ impl Store for SqliteStore {
             }
         }
         if let Some(timer) = &commit.fired_timer {
-            let deleted = sqlx::query("DELETE FROM timers WHERE id = ?")
-                .bind(timer)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            let deleted =
+                sqlx::query("DELETE FROM timers WHERE id = ?").bind(timer).execute(&mut *tx).await.map_err(db_error)?;
             if deleted.rows_affected() == 0 {
                 return Ok(CommitOutcome::Duplicate);
             }
         }
         for timer in &commit.cancel_timers {
-            sqlx::query("DELETE FROM timers WHERE id = ?")
-                .bind(timer)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            sqlx::query("DELETE FROM timers WHERE id = ?").bind(timer).execute(&mut *tx).await.map_err(db_error)?;
         }
         for timer in &commit.set_timers {
             sqlx::query("INSERT OR REPLACE INTO timers (id, conversation_id, due_at, kind) VALUES (?, ?, ?, ?)")
@@ -133,31 +105,26 @@ impl Store for SqliteStore {
                 .map_err(db_error)?;
         }
         for entry in &commit.events {
-            sqlx::query(
-                "INSERT INTO journal (conversation_id, seq, at, event) VALUES (?, ?, ?, ?)",
-            )
-            .bind(&key)
-            .bind(entry.seq as i64)
-            .bind(micros(entry.at))
-            .bind(to_json(&entry.event)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+            sqlx::query("INSERT INTO journal (conversation_id, seq, at, event) VALUES (?, ?, ?, ?)")
+                .bind(&key)
+                .bind(entry.seq as i64)
+                .bind(micros(entry.at))
+                .bind(to_json(&entry.event)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
         }
         let mut outbox = Vec::with_capacity(commit.outbox.len());
         for message in commit.outbox {
-            let row = sqlx::query("INSERT INTO outbox (conversation_id, message, created_at) VALUES (?, ?, ?) RETURNING id")
-                .bind(&key)
-                .bind(to_json(&message)?)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            outbox.push(OutboxMessage {
-                id: row.get(0),
-                conversation: commit.conversation.id.clone(),
-                message,
-            });
+            let row =
+                sqlx::query("INSERT INTO outbox (conversation_id, message, created_at) VALUES (?, ?, ?) RETURNING id")
+                    .bind(&key)
+                    .bind(to_json(&message)?)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            outbox.push(OutboxMessage { id: row.get(0), conversation: commit.conversation.id.clone(), message });
         }
         sqlx::query(
             "INSERT INTO conversations (id, state, owner, updated_at) VALUES (?, ?, ?, ?) \
@@ -165,7 +132,7 @@ impl Store for SqliteStore {
         )
         .bind(&key)
         .bind(to_json(&commit.conversation)?)
-        .bind(owner_label(&commit.conversation.owner))
+        .bind(commit.conversation.owner.label())
         .bind(now)
         .execute(&mut *tx)
         .await
@@ -175,12 +142,14 @@ impl Store for SqliteStore {
     }
 
     async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
-        let rows = sqlx::query("SELECT id, conversation_id, due_at, kind FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?")
-            .bind(micros(now))
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let rows = sqlx::query(
+            "SELECT id, conversation_id, due_at, kind FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
+        )
+        .bind(micros(now))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
         rows.iter()
             .map(|r| {
                 Ok(Timer {
@@ -194,19 +163,18 @@ impl Store for SqliteStore {
     }
 
     async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query("SELECT MIN(due_at) FROM timers")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let row = sqlx::query("SELECT MIN(due_at) FROM timers").fetch_one(&self.pool).await.map_err(db_error)?;
         Ok(row.get::<Option<i64>, _>(0).map(from_micros))
     }
 
     async fn undelivered(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
-        let rows = sqlx::query("SELECT id, conversation_id, message FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ?")
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let rows = sqlx::query(
+            "SELECT id, conversation_id, message FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ?",
+        )
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
         rows.iter()
             .map(|r| {
                 Ok(OutboxMessage {
@@ -220,11 +188,7 @@ impl Store for SqliteStore {
 
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError> {
         let now = micros(Utc::now());
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
         for id in ids {
             sqlx::query("UPDATE outbox SET delivered_at = ? WHERE id = ?")
                 .bind(now)
@@ -236,14 +200,20 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(db_error)
     }
 
+    async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError> {
+        let rows = sqlx::query("SELECT state FROM conversations WHERE owner IN ('queued', 'parked', 'agent')")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(|r| from_json(r.get::<&str, _>(0))).collect()
+    }
+
     async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, at, event FROM journal WHERE conversation_id = ? ORDER BY seq",
-        )
-        .bind(id.key())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
+        let rows = sqlx::query("SELECT seq, at, event FROM journal WHERE conversation_id = ? ORDER BY seq")
+            .bind(id.key())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
         rows.iter()
             .map(|r| {
                 Ok(JournalEntry {

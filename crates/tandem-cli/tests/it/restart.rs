@@ -38,12 +38,7 @@ impl Chat {
                 }
             }
         });
-        Chat {
-            child,
-            stdin,
-            lines,
-            seen: Vec::new(),
-        }
+        Chat { child, stdin, lines, seen: Vec::new() }
     }
 
     fn say(&mut self, text: &str) {
@@ -89,22 +84,13 @@ fn timer_firings(db: &Path) -> usize {
     rt.block_on(async {
         use tandem_core::{ConversationId, Event, Store};
         let store = tandem_store::SqliteStore::open(db).await.expect("open");
-        let journal = store
-            .journal(&ConversationId::new("terminal", "local"))
-            .await
-            .expect("journal");
-        journal
-            .iter()
-            .filter(|e| matches!(e.event, Event::TimerFired { .. }))
-            .count()
+        let journal = store.journal(&ConversationId::new("terminal", "local")).await.expect("journal");
+        journal.iter().filter(|e| matches!(e.event, Event::TimerFired { .. })).count()
     })
 }
 
 fn tokio_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
 }
 
 #[test]
@@ -128,14 +114,8 @@ fn a_killed_chat_resumes_at_its_step_and_a_pending_timeout_fires_once_after_rest
     std::thread::sleep(Duration::from_millis(3500));
     let mut third = Chat::start(&db);
     let seen = third.collect_for(Duration::from_secs(3));
-    let nudges = seen
-        .iter()
-        .filter(|l| l.contains("Still there, Kim? I'll keep your green order open."))
-        .count();
-    assert_eq!(
-        nudges, 1,
-        "the timeout fires once after the restart: {seen:?}"
-    );
+    let nudges = seen.iter().filter(|l| l.contains("Still there, Kim? I'll keep your green order open.")).count();
+    assert_eq!(nudges, 1, "the timeout fires once after the restart: {seen:?}");
     third.kill();
 
     let mut fourth = Chat::start(&db);

@@ -26,12 +26,7 @@ async fn every_conversation_test_in_the_repository_passes() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {count} conversation tests failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert!(failures.is_empty(), "{} of {count} conversation tests failed:\n{}", failures.len(), failures.join("\n\n"));
     println!("{count} conversation tests passed");
 }
 
@@ -41,23 +36,11 @@ async fn the_example_bots_tests_enter_every_step() {
     for file in find_test_files(&repo().join("flows/acme-support")) {
         entered.extend(run_file(&file).await.entered);
     }
-    let bot = tandem_flow::load_bot(&repo().join("bots/acme-support"))
-        .bot
-        .expect("loads");
-    let all: BTreeSet<String> = bot
-        .flows
-        .iter()
-        .flat_map(|f| {
-            f.steps
-                .iter()
-                .map(move |s| format!("{}.{}", f.name, s.name))
-        })
-        .collect();
+    let bot = tandem_flow::load_bot(&repo().join("bots/acme-support")).bot.expect("loads");
+    let all: BTreeSet<String> =
+        bot.flows.iter().flat_map(|f| f.steps.iter().map(move |s| format!("{}.{}", f.name, s.name))).collect();
     let missed: Vec<&String> = all.difference(&entered).collect();
-    assert!(
-        missed.is_empty(),
-        "steps no conversation test enters: {missed:?}"
-    );
+    assert!(missed.is_empty(), "steps no conversation test enters: {missed:?}");
 }
 
 #[tokio::test]
@@ -65,11 +48,7 @@ async fn a_failing_test_names_its_line_and_shows_expected_and_got() {
     let file = repo().join("tests/conversations/failing.test.yaml");
     let outcome = run_file(&file).await;
     assert!(outcome.load_error.is_none(), "{:?}", outcome.load_error);
-    let failures: Vec<String> = outcome
-        .tests
-        .iter()
-        .map(|t| t.failure.clone().unwrap_or_default())
-        .collect();
+    let failures: Vec<String> = outcome.tests.iter().map(|t| t.failure.clone().unwrap_or_default()).collect();
     let shown = file.display().to_string();
     assert_eq!(
         failures[0],
@@ -77,10 +56,7 @@ async fn a_failing_test_names_its_line_and_shows_expected_and_got() {
             "{shown}:9:9: the bot said something else\n  expected: Hello there!\n       got: Hi Alex, I'm Ava from Acme. 👋"
         )
     );
-    assert_eq!(
-        failures[1],
-        format!("{shown}:15:9: expected the bot at `orders.lookup`, it is at `main.welcome`")
-    );
+    assert_eq!(failures[1], format!("{shown}:15:9: expected the bot at `orders.lookup`, it is at `main.welcome`"));
     assert_eq!(
         failures[2],
         format!(
@@ -95,9 +71,7 @@ async fn a_failing_test_names_its_line_and_shows_expected_and_got() {
     );
     assert_eq!(
         failures[4],
-        format!(
-            "{shown}:32:9: expected the bot to say:\n    /goodbye/\n  but it said nothing more"
-        )
+        format!("{shown}:32:9: expected the bot to say:\n    /goodbye/\n  but it said nothing more")
     );
     assert_eq!(failures.len(), 5);
 }

@@ -36,9 +36,9 @@ proptest! {
         let mut offered: Vec<String> = Vec::new();
         for m in script {
             let inputs = match m {
-                Move::Say(text) => vec![Input::Message { text, button: None }],
+                Move::Say(text) => vec![Input::Message { text, button: None, sentiment: None }],
                 Move::Press(i) => match offered.get(i) {
-                    Some(label) => vec![Input::Message { text: label.clone(), button: Some(label.clone()) }],
+                    Some(label) => vec![Input::Message { text: label.clone(), button: Some(label.clone()), sentiment: None }],
                     None => continue,
                 },
                 Move::Wait(minutes) => {

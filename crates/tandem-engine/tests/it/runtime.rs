@@ -6,10 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use tandem_core::{
-    Channel, ChannelError, ConversationId, Event, Inbound, ManualClock, Outbound, Store,
-    UserProfile,
-};
+use tandem_core::{Channel, ChannelError, ConversationId, Event, Inbound, ManualClock, Outbound, Store, UserProfile};
 use tandem_engine::{Handled, MemoryStore, Runtime};
 
 use crate::acme;
@@ -23,38 +20,22 @@ impl Channel for Recorder {
         "rec"
     }
     async fn send(&self, id: &ConversationId, message: &Outbound) -> Result<(), ChannelError> {
-        self.0
-            .lock()
-            .unwrap()
-            .push((id.clone(), message.text.clone()));
+        self.0.lock().unwrap().push((id.clone(), message.text.clone()));
         Ok(())
     }
 }
 
 impl Recorder {
     fn texts(&self, chat: &str) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(id, _)| id.chat == chat)
-            .map(|(_, t)| t.clone())
-            .collect()
+        self.0.lock().unwrap().iter().filter(|(id, _)| id.chat == chat).map(|(_, t)| t.clone()).collect()
     }
 }
 
 fn start() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z").unwrap().with_timezone(&Utc)
 }
 
-fn setup() -> (
-    Arc<Runtime>,
-    Arc<Recorder>,
-    Arc<ManualClock>,
-    Arc<MemoryStore>,
-) {
+fn setup() -> (Arc<Runtime>, Arc<Recorder>, Arc<ManualClock>, Arc<MemoryStore>) {
     let recorder = Arc::new(Recorder::default());
     let clock = Arc::new(ManualClock::new(start()));
     let store = Arc::new(MemoryStore::new());
@@ -65,72 +46,35 @@ fn setup() -> (
 fn message(chat: &str, text: &str, id: &str) -> Inbound {
     Inbound {
         conversation: ConversationId::new("rec", chat),
-        user: UserProfile {
-            id: chat.into(),
-            name: "Sam Lee".into(),
-        },
+        user: UserProfile { id: chat.into(), name: "Sam Lee".into() },
         text: text.into(),
         button: None,
         platform_id: Some(id.into()),
+        sentiment: None,
     }
 }
 
 #[tokio::test]
 async fn a_redelivered_message_is_a_no_op() {
     let (runtime, recorder, _, _) = setup();
-    assert_eq!(
-        runtime.handle(message("a", "hi", "m1")).await.unwrap(),
-        Handled::Done { delivered: 2 }
-    );
-    assert_eq!(
-        runtime.handle(message("a", "hi", "m1")).await.unwrap(),
-        Handled::Duplicate
-    );
+    assert_eq!(runtime.handle(message("a", "hi", "m1")).await.unwrap(), Handled::Done { delivered: 2 });
+    assert_eq!(runtime.handle(message("a", "hi", "m1")).await.unwrap(), Handled::Duplicate);
     assert_eq!(recorder.texts("a").len(), 2);
 }
 
 #[tokio::test]
 async fn a_timeout_fires_once_and_an_answer_cancels_it() {
     let (runtime, recorder, clock, store) = setup();
-    runtime
-        .handle(message("a", "track my order", "1"))
-        .await
-        .unwrap();
-    runtime
-        .handle(message("b", "track my order", "1"))
-        .await
-        .unwrap();
+    runtime.handle(message("a", "track my order", "1")).await.unwrap();
+    runtime.handle(message("b", "track my order", "1")).await.unwrap();
     clock.advance(Duration::minutes(10));
     runtime.handle(message("b", "AC-10001", "2")).await.unwrap();
     clock.advance(Duration::minutes(5));
-    assert_eq!(
-        runtime.fire_due_timers().await.unwrap(),
-        1,
-        "only a's order-number timeout is due"
-    );
-    assert_eq!(
-        runtime.fire_due_timers().await.unwrap(),
-        0,
-        "a timer fires once"
-    );
-    assert!(
-        recorder
-            .texts("a")
-            .last()
-            .unwrap()
-            .contains("close this chat")
-    );
-    assert!(
-        !recorder
-            .texts("b")
-            .iter()
-            .any(|t| t.contains("close this chat"))
-    );
-    let a = store
-        .load(&ConversationId::new("rec", "a"))
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(runtime.fire_due_timers().await.unwrap(), 1, "only a's order-number timeout is due");
+    assert_eq!(runtime.fire_due_timers().await.unwrap(), 0, "a timer fires once");
+    assert!(recorder.texts("a").last().unwrap().contains("close this chat"));
+    assert!(!recorder.texts("b").iter().any(|t| t.contains("close this chat")));
+    let a = store.load(&ConversationId::new("rec", "a")).await.unwrap().unwrap();
     assert!(a.is_closed());
 }
 
@@ -142,14 +86,8 @@ async fn many_conversations_run_in_parallel_each_in_order() {
         let runtime = runtime.clone();
         tasks.push(tokio::spawn(async move {
             let chat = format!("c{c}");
-            for (i, text) in ["track my order", "AC-10002", "no thanks"]
-                .iter()
-                .enumerate()
-            {
-                runtime
-                    .handle(message(&chat, text, &i.to_string()))
-                    .await
-                    .unwrap();
+            for (i, text) in ["track my order", "AC-10002", "no thanks"].iter().enumerate() {
+                runtime.handle(message(&chat, text, &i.to_string())).await.unwrap();
             }
         }));
     }
@@ -159,14 +97,8 @@ async fn many_conversations_run_in_parallel_each_in_order() {
     for c in 0..50 {
         let texts = recorder.texts(&format!("c{c}"));
         assert_eq!(texts.len(), 5, "{texts:?}");
-        assert!(
-            texts[2].contains("espresso machine") && texts[4].contains("lovely day"),
-            "{texts:?}"
-        );
-        let journal = store
-            .journal(&ConversationId::new("rec", format!("c{c}")))
-            .await
-            .unwrap();
+        assert!(texts[2].contains("espresso machine") && texts[4].contains("lovely day"), "{texts:?}");
+        let journal = store.journal(&ConversationId::new("rec", format!("c{c}"))).await.unwrap();
         let seqs: Vec<u64> = journal.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, (1..=journal.len() as u64).collect::<Vec<_>>());
         assert!(matches!(journal.last().unwrap().event, Event::Ended));
@@ -176,30 +108,15 @@ async fn many_conversations_run_in_parallel_each_in_order() {
 #[tokio::test]
 async fn the_journal_keeps_the_whole_transcript() {
     let (runtime, _, _, store) = setup();
-    runtime
-        .handle(message("a", "track my order", "1"))
-        .await
-        .unwrap();
+    runtime.handle(message("a", "track my order", "1")).await.unwrap();
     runtime.handle(message("a", "AC-10001", "2")).await.unwrap();
-    let journal = store
-        .journal(&ConversationId::new("rec", "a"))
-        .await
-        .unwrap();
+    let journal = store.journal(&ConversationId::new("rec", "a")).await.unwrap();
     let said: Vec<&Event> = journal.iter().map(|e| &e.event).collect();
     assert!(matches!(said[0], Event::CustomerSaid { text, .. } if text == "track my order"));
+    assert!(said.iter().any(|e| matches!(e, Event::IntentDetected { intent, .. } if intent == "track_order")));
     assert!(
-        said.iter()
-            .any(|e| matches!(e, Event::IntentDetected { intent, .. } if intent == "track_order"))
+        said.iter().any(|e| matches!(e, Event::StepEntered { flow, step } if flow == "orders" && step == "lookup"))
     );
-    assert!(said.iter().any(
-        |e| matches!(e, Event::StepEntered { flow, step } if flow == "orders" && step == "lookup")
-    ));
-    assert!(
-        said.iter()
-            .any(|e| matches!(e, Event::VariableSet { name, .. } if name == "order_id"))
-    );
-    assert!(
-        said.iter()
-            .any(|e| matches!(e, Event::BotSaid { text, .. } if text.contains("DHL")))
-    );
+    assert!(said.iter().any(|e| matches!(e, Event::VariableSet { name, .. } if name == "order_id")));
+    assert!(said.iter().any(|e| matches!(e, Event::BotSaid { text, .. } if text.contains("DHL"))));
 }

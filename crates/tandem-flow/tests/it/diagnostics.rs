@@ -14,18 +14,9 @@ fn render(report: &Report, base: &Path, single_file: bool) -> String {
         let place = if single_file {
             String::new()
         } else {
-            format!(
-                "{}:",
-                d.file.strip_prefix(base).unwrap_or(&d.file).display()
-            )
+            format!("{}:", d.file.strip_prefix(base).unwrap_or(&d.file).display())
         };
-        out.push_str(&format!(
-            "{place}{}:{}: {}: {}\n",
-            d.pos.line,
-            d.pos.col,
-            d.severity.label(),
-            d.message
-        ));
+        out.push_str(&format!("{place}{}:{}: {}: {}\n", d.pos.line, d.pos.col, d.severity.label(), d.message));
     }
     out
 }
@@ -37,10 +28,7 @@ fn compare(expected_file: &Path, got: &str, failures: &mut Vec<String>) {
     }
     let expected = std::fs::read_to_string(expected_file).unwrap_or_default();
     if expected != got {
-        failures.push(format!(
-            "{}\n--- expected\n{expected}--- got\n{got}",
-            expected_file.display()
-        ));
+        failures.push(format!("{}\n--- expected\n{expected}--- got\n{got}", expected_file.display()));
     }
 }
 
@@ -57,16 +45,8 @@ fn every_broken_flow_gets_its_exact_diagnostics() {
     let mut failures = Vec::new();
     for file in &files {
         let loaded = load_flows(std::slice::from_ref(file));
-        assert!(
-            !loaded.report.diagnostics.is_empty(),
-            "{} has no diagnostics",
-            file.display()
-        );
-        compare(
-            &file.with_extension("expected"),
-            &render(&loaded.report, &dir, true),
-            &mut failures,
-        );
+        assert!(!loaded.report.diagnostics.is_empty(), "{} has no diagnostics", file.display());
+        compare(&file.with_extension("expected"), &render(&loaded.report, &dir, true), &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -78,16 +58,8 @@ fn every_broken_bot_gets_its_exact_diagnostics() {
     for entry in std::fs::read_dir(&dir).expect("tests/bots-broken") {
         let bot = entry.expect("entry").path();
         let loaded = load_bot(&bot);
-        assert!(
-            loaded.bot.is_none(),
-            "{} loaded despite its errors",
-            bot.display()
-        );
-        compare(
-            &bot.join("expected.txt"),
-            &render(&loaded.report, &bot, false),
-            &mut failures,
-        );
+        assert!(loaded.bot.is_none(), "{} loaded despite its errors", bot.display());
+        compare(&bot.join("expected.txt"), &render(&loaded.report, &bot, false), &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -95,11 +67,7 @@ fn every_broken_bot_gets_its_exact_diagnostics() {
 #[test]
 fn the_example_bot_has_no_problems() {
     let loaded = load_bot(&repo().join("bots/acme-support"));
-    assert!(
-        loaded.report.diagnostics.is_empty(),
-        "{}",
-        loaded.report.render_all()
-    );
+    assert!(loaded.report.diagnostics.is_empty(), "{}", loaded.report.render_all());
     assert!(loaded.bot.is_some());
 }
 
@@ -108,14 +76,8 @@ fn a_diagnostic_is_rendered_with_its_source_line_and_caret() {
     let file = repo().join("tests/flows-broken/04-goto-missing-step.yaml");
     let loaded = load_flows(std::slice::from_ref(&file));
     let text = loaded.report.render_all();
-    assert!(
-        text.contains("error: `goto` goes to a missing step `goodbey` (did you mean `goodbye`?)"),
-        "{text}"
-    );
+    assert!(text.contains("error: `goto` goes to a missing step `goodbey` (did you mean `goodbye`?)"), "{text}");
     assert!(text.contains("04-goto-missing-step.yaml:5:11"), "{text}");
-    assert!(
-        text.contains("5 |     goto: goodbey\n  |           ^^^^^^^"),
-        "{text}"
-    );
+    assert!(text.contains("5 |     goto: goodbey\n  |           ^^^^^^^"), "{text}");
     assert!(text.ends_with("1 error, 0 warnings\n"), "{text}");
 }

@@ -10,10 +10,7 @@ use tandem_flow::schema::{FileKind, schema_json};
 use crate::repo;
 
 fn schema_file(kind: FileKind) -> PathBuf {
-    repo().join(format!(
-        "crates/tandem-flow/schema/{}.schema.json",
-        kind.name()
-    ))
+    repo().join(format!("crates/tandem-flow/schema/{}.schema.json", kind.name()))
 }
 
 #[test]
@@ -67,44 +64,24 @@ fn every_bot_flow_and_test_file_validates_and_names_its_schema() {
             file.display()
         );
         let relative = first.trim_start_matches("# yaml-language-server: $schema=");
-        let schema_path = file
-            .parent()
-            .expect("dir")
-            .join(relative)
-            .canonicalize()
-            .expect("schema path resolves");
-        assert_eq!(
-            schema_path,
-            schema_file(kind).canonicalize().expect("schema")
-        );
+        let schema_path = file.parent().expect("dir").join(relative).canonicalize().expect("schema path resolves");
+        assert_eq!(schema_path, schema_file(kind).canonicalize().expect("schema"));
 
-        let schema: serde_json::Value =
-            serde_json::from_str(&schema_json(kind)).expect("schema is JSON");
+        let schema: serde_json::Value = serde_json::from_str(&schema_json(kind)).expect("schema is JSON");
         let document: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");
         let validator = jsonschema::draft7::new(&schema).expect("valid draft-07 schema");
-        let errors: Vec<String> = validator
-            .iter_errors(&document)
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
-        assert!(
-            errors.is_empty(),
-            "{} does not validate:\n{}",
-            file.display(),
-            errors.join("\n")
-        );
+        let errors: Vec<String> =
+            validator.iter_errors(&document).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        assert!(errors.is_empty(), "{} does not validate:\n{}", file.display(), errors.join("\n"));
     }
 }
 
 #[test]
 fn the_schema_rejects_what_the_loader_rejects() {
-    let schema: serde_json::Value =
-        serde_json::from_str(&schema_json(FileKind::Flow)).expect("JSON");
+    let schema: serde_json::Value = serde_json::from_str(&schema_json(FileKind::Flow)).expect("JSON");
     let validator = jsonschema::draft7::new(&schema).expect("schema");
     let bad = serde_json::json!({ "flow": "x", "steps": { "a": { "sya": "hi" } } });
-    assert!(
-        !validator.is_valid(&bad),
-        "an unknown key must not validate"
-    );
+    assert!(!validator.is_valid(&bad), "an unknown key must not validate");
     let good = serde_json::json!({ "flow": "x", "steps": { "a": { "say": ["hi", "there"], "end": true } } });
     assert!(validator.is_valid(&good));
 }

@@ -3,31 +3,21 @@
 
 use chrono::{DateTime, Duration, Utc};
 use tandem_core::{
-    Commit, CommitOutcome, Conversation, ConversationId, Event, JournalEntry, Outbound, Owner,
-    Store, Timer, TimerKind, UserProfile,
+    Commit, CommitOutcome, Conversation, ConversationId, Event, JournalEntry, Outbound, Owner, Store, Timer, TimerKind,
+    UserProfile,
 };
 
 pub fn at(minutes: i64) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-        + Duration::minutes(minutes)
+    DateTime::parse_from_rfc3339("2026-01-05T09:00:00Z").unwrap().with_timezone(&Utc) + Duration::minutes(minutes)
 }
 
 pub fn conversation(chat: &str) -> Conversation {
     let mut c = Conversation::new(
         ConversationId::new("web", chat),
-        UserProfile {
-            id: chat.into(),
-            name: "Kim Park".into(),
-        },
+        UserProfile { id: chat.into(), name: "Kim Park".into() },
         at(0),
     );
-    c.owner = Owner::Bot {
-        flow: "orders".into(),
-        step: "ask_order".into(),
-        waiting: true,
-    };
+    c.owner = Owner::Bot { flow: "orders".into(), step: "ask_order".into(), waiting: true };
     c.vars.insert("order_id".into(), "AC-10001".into());
     c
 }
@@ -37,11 +27,7 @@ pub fn timer(c: &Conversation, n: u32, due: DateTime<Utc>) -> Timer {
         id: format!("{}#{n}", c.id.key()),
         conversation: c.id.clone(),
         due,
-        kind: TimerKind::Timeout {
-            flow: "orders".into(),
-            step: "ask_order".into(),
-            goto: "main.goodbye".into(),
-        },
+        kind: TimerKind::Timeout { flow: "orders".into(), step: "ask_order".into(), goto: "main.goodbye".into() },
     }
 }
 
@@ -51,27 +37,14 @@ pub fn commit(c: &Conversation, inbound: Option<&str>, first_seq: u64) -> Commit
         inbound_id: inbound.map(str::to_string),
         fired_timer: None,
         events: vec![
-            JournalEntry {
-                seq: first_seq,
-                at: at(0),
-                event: Event::CustomerSaid {
-                    text: "hi".into(),
-                    button: None,
-                },
-            },
+            JournalEntry { seq: first_seq, at: at(0), event: Event::CustomerSaid { text: "hi".into(), button: None } },
             JournalEntry {
                 seq: first_seq + 1,
                 at: at(0),
-                event: Event::BotSaid {
-                    text: "Hello".into(),
-                    buttons: vec![],
-                },
+                event: Event::BotSaid { text: "Hello".into(), buttons: vec![] },
             },
         ],
-        outbox: vec![Outbound {
-            text: "Hello".into(),
-            buttons: vec!["Yes".into()],
-        }],
+        outbox: vec![Outbound { from: None, text: "Hello".into(), buttons: vec!["Yes".into()] }],
         set_timers: vec![],
         cancel_timers: vec![],
     }
@@ -79,36 +52,18 @@ pub fn commit(c: &Conversation, inbound: Option<&str>, first_seq: u64) -> Commit
 
 pub async fn state_journal_and_outbox_round_trip(store: &dyn Store) {
     let c = conversation("round-trip");
-    let CommitOutcome::Committed(outbox) = store.commit(commit(&c, Some("m1"), 1)).await.unwrap()
-    else {
+    let CommitOutcome::Committed(outbox) = store.commit(commit(&c, Some("m1"), 1)).await.unwrap() else {
         panic!("not committed")
     };
     assert_eq!(outbox.len(), 1);
     assert_eq!(store.load(&c.id).await.unwrap(), Some(c.clone()));
     let journal = store.journal(&c.id).await.unwrap();
     assert_eq!(journal.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
-    assert_eq!(
-        journal[1].event,
-        Event::BotSaid {
-            text: "Hello".into(),
-            buttons: vec![]
-        }
-    );
+    assert_eq!(journal[1].event, Event::BotSaid { text: "Hello".into(), buttons: vec![] });
     let pending = store.undelivered(10).await.unwrap();
-    assert!(
-        pending
-            .iter()
-            .any(|m| m.id == outbox[0].id && m.message.buttons == ["Yes"])
-    );
+    assert!(pending.iter().any(|m| m.id == outbox[0].id && m.message.buttons == ["Yes"]));
     store.mark_delivered(&[outbox[0].id]).await.unwrap();
-    assert!(
-        !store
-            .undelivered(10)
-            .await
-            .unwrap()
-            .iter()
-            .any(|m| m.id == outbox[0].id)
-    );
+    assert!(!store.undelivered(10).await.unwrap().iter().any(|m| m.id == outbox[0].id));
 }
 
 pub async fn a_redelivered_inbound_message_writes_nothing(store: &dyn Store) {
@@ -116,57 +71,27 @@ pub async fn a_redelivered_inbound_message_writes_nothing(store: &dyn Store) {
     store.commit(commit(&c, Some("m1"), 1)).await.unwrap();
     assert!(store.seen_inbound(&c.id, "m1").await.unwrap());
     c.vars.insert("order_id".into(), "changed".into());
-    assert_eq!(
-        store.commit(commit(&c, Some("m1"), 3)).await.unwrap(),
-        CommitOutcome::Duplicate
-    );
-    assert_eq!(
-        store.load(&c.id).await.unwrap().unwrap().vars["order_id"],
-        "AC-10001"
-    );
+    assert_eq!(store.commit(commit(&c, Some("m1"), 3)).await.unwrap(), CommitOutcome::Duplicate);
+    assert_eq!(store.load(&c.id).await.unwrap().unwrap().vars["order_id"], "AC-10001");
     assert_eq!(store.journal(&c.id).await.unwrap().len(), 2);
 }
 
 pub async fn a_timer_fires_once_and_cancelled_timers_never(store: &dyn Store) {
     let c = conversation("timers");
     let mut first = commit(&c, None, 1);
-    first.set_timers = vec![
-        timer(&c, 1, at(15)),
-        timer(&c, 2, at(5)),
-        timer(&c, 3, at(60)),
-    ];
+    first.set_timers = vec![timer(&c, 1, at(15)), timer(&c, 2, at(5)), timer(&c, 3, at(60))];
     store.commit(first).await.unwrap();
     assert_eq!(store.next_timer_due().await.unwrap(), Some(at(5)));
-    let due: Vec<String> = store
-        .due_timers(at(20), 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.id)
-        .collect();
-    assert_eq!(
-        due,
-        [timer(&c, 2, at(0)).id, timer(&c, 1, at(0)).id],
-        "earliest first"
-    );
+    let due: Vec<String> = store.due_timers(at(20), 10).await.unwrap().into_iter().map(|t| t.id).collect();
+    assert_eq!(due, [timer(&c, 2, at(0)).id, timer(&c, 1, at(0)).id], "earliest first");
 
     let mut fire = commit(&c, None, 3);
     fire.fired_timer = Some(timer(&c, 2, at(0)).id);
     fire.cancel_timers = vec![timer(&c, 1, at(0)).id];
-    assert!(matches!(
-        store.commit(fire.clone()).await.unwrap(),
-        CommitOutcome::Committed(_)
-    ));
+    assert!(matches!(store.commit(fire.clone()).await.unwrap(), CommitOutcome::Committed(_)));
     fire.events.iter_mut().for_each(|e| e.seq += 2);
-    assert_eq!(
-        store.commit(fire).await.unwrap(),
-        CommitOutcome::Duplicate,
-        "the same timer fires once"
-    );
-    assert!(
-        store.due_timers(at(20), 10).await.unwrap().is_empty(),
-        "the cancelled timer is gone"
-    );
+    assert_eq!(store.commit(fire).await.unwrap(), CommitOutcome::Duplicate, "the same timer fires once");
+    assert!(store.due_timers(at(20), 10).await.unwrap().is_empty(), "the cancelled timer is gone");
     assert_eq!(store.due_timers(at(60), 10).await.unwrap().len(), 1);
 }
 
@@ -179,20 +104,6 @@ pub async fn a_failed_commit_writes_nothing(store: &dyn Store) {
     assert_eq!(store.load(&c.id).await.unwrap(), None);
     assert!(!store.seen_inbound(&c.id, "m1").await.unwrap());
     assert!(store.journal(&c.id).await.unwrap().is_empty());
-    assert!(
-        store
-            .due_timers(at(60), 10)
-            .await
-            .unwrap()
-            .iter()
-            .all(|t| t.conversation != c.id)
-    );
-    assert!(
-        store
-            .undelivered(100)
-            .await
-            .unwrap()
-            .iter()
-            .all(|m| m.conversation != c.id)
-    );
+    assert!(store.due_timers(at(60), 10).await.unwrap().iter().all(|t| t.conversation != c.id));
+    assert!(store.undelivered(100).await.unwrap().iter().all(|m| m.conversation != c.id));
 }

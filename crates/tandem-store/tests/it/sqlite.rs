@@ -12,9 +12,7 @@ use crate::contract::{self, at};
 
 async fn fresh() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("tandem.sqlite"))
-        .await
-        .unwrap();
+    let store = SqliteStore::open(&dir.path().join("tandem.sqlite")).await.unwrap();
     (dir, store)
 }
 
@@ -42,15 +40,9 @@ async fn the_file_is_created_in_wal_mode_and_survives_reopening() {
     let c = contract::conversation("kept");
     {
         let store = SqliteStore::open(&path).await.unwrap();
-        store
-            .commit(contract::commit(&c, Some("m1"), 1))
-            .await
-            .expect("commit");
+        store.commit(contract::commit(&c, Some("m1"), 1)).await.expect("commit");
     }
-    assert!(
-        path.is_file(),
-        "the file and its folder are created on first run"
-    );
+    assert!(path.is_file(), "the file and its folder are created on first run");
     assert!(wal_mode(&path).await);
     let reopened = SqliteStore::open(&path).await.unwrap();
     assert_eq!(reopened.load(&c.id).await.unwrap(), Some(c.clone()));
@@ -59,13 +51,8 @@ async fn the_file_is_created_in_wal_mode_and_survives_reopening() {
 
 async fn wal_mode(path: &std::path::Path) -> bool {
     use sqlx::Connection;
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
     mode == "wal"
 }
 
@@ -74,35 +61,21 @@ async fn a_conversation_resumes_after_the_process_reopens_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tandem.sqlite");
     let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let engine = || {
-        Arc::new(
-            Engine::new(
-                tandem_flow::load_bot(&repo.join("bots/acme-support"))
-                    .bot
-                    .unwrap(),
-            )
-            .unwrap(),
-        )
-    };
+    let engine = || Arc::new(Engine::new(tandem_flow::load_bot(&repo.join("bots/acme-support")).bot.unwrap()).unwrap());
     let id = ConversationId::new("terminal", "me");
     let inbound = |text: &str, n: &str| Inbound {
         conversation: id.clone(),
-        user: UserProfile {
-            id: "me".into(),
-            name: "Kim Park".into(),
-        },
+        user: UserProfile { id: "me".into(), name: "Kim Park".into() },
         text: text.into(),
         button: None,
         platform_id: Some(n.into()),
+        sentiment: None,
     };
     let clock = Arc::new(ManualClock::new(at(0)));
     {
         let store = Arc::new(SqliteStore::open(&path).await.unwrap());
         let runtime = Runtime::new(engine(), store, clock.clone());
-        runtime
-            .handle(inbound("track my order", "1"))
-            .await
-            .unwrap();
+        runtime.handle(inbound("track my order", "1")).await.unwrap();
     }
     let store = Arc::new(SqliteStore::open(&path).await.unwrap());
     let runtime = Runtime::new(engine(), store.clone(), clock.clone());
@@ -114,11 +87,7 @@ async fn a_conversation_resumes_after_the_process_reopens_the_file() {
         "no channel was attached: both messages wait in the outbox"
     );
     clock.advance(Duration::minutes(16));
-    assert_eq!(
-        runtime.fire_due_timers().await.unwrap(),
-        1,
-        "the timeout set before reopening fires after it"
-    );
+    assert_eq!(runtime.fire_due_timers().await.unwrap(), 1, "the timeout set before reopening fires after it");
     assert_eq!(runtime.fire_due_timers().await.unwrap(), 0);
     assert!(store.load(&id).await.unwrap().unwrap().is_closed());
 }
