@@ -283,12 +283,12 @@ fn lookup(data: &Map<String, Value>, path: &str) -> Value {
     parts.fold(first, |v, p| v.get(p).cloned().unwrap_or(Value::Null))
 }
 
-/// A wait in words: "about 5 minutes", "about 2 hours".
+/// A wait in words: "a minute", "5 minutes", "2 hours".
 pub fn eta_words(eta: Duration) -> String {
     let minutes = eta.num_minutes().max(1);
     match minutes {
-        1 => "about a minute".to_string(),
-        2..=89 => format!("about {minutes} minutes"),
-        _ => format!("about {} hours", (minutes + 30) / 60),
+        1 => "a minute".to_string(),
+        2..=89 => format!("{minutes} minutes"),
+        _ => format!("{} hours", (minutes + 30) / 60),
     }
 }

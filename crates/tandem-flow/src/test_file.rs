@@ -99,6 +99,9 @@ pub struct Turn {
     /// The agent comes back online.
     #[serde(default)]
     pub joins: Option<bool>,
+    /// With an agent action: it is refused, with a reason matching this `/regex/` or text.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 /// Where an agent passes a chat.

@@ -48,9 +48,15 @@ impl Session {
         } else {
             AgentAction::Resolve { csat: matches!(&t.resolves, Some(Resolve::With(w)) if w == "csat") }
         };
-        match self.runtime.agent_action(&self.id(customer), agent, action).await.map_err(|e| failed(&e))? {
-            Handled::Refused(why) => Err((pos, format!("the engine refused the agent's action: {why}"))),
-            _ => Ok(()),
+        let outcome = self.runtime.agent_action(&self.id(customer), agent, action).await.map_err(|e| failed(&e))?;
+        match (outcome, &t.refused) {
+            (Handled::Refused(why), Some(expected)) if super::session::matches(expected, &why) => Ok(()),
+            (Handled::Refused(why), Some(expected)) => {
+                Err((pos, format!("the action was refused for another reason\n  expected: {expected}\n       got: {why}")))
+            }
+            (Handled::Refused(why), None) => Err((pos, format!("the engine refused the agent's action: {why}"))),
+            (_, Some(expected)) => Err((pos, format!("expected the action to be refused ({expected}), but it was done"))),
+            (_, None) => Ok(()),
         }
     }
 }

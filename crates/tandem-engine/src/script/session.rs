@@ -72,6 +72,15 @@ pub async fn run_case(engine: &Arc<Engine>, case: &TestCase, entered: &mut BTree
     session.nothing_unread_by_anyone(end)
 }
 
+/// `text` equals `expected`, or matches it when it is written `/regex/` (an invalid regex
+/// matches nothing).
+pub fn matches(expected: &str, text: &str) -> bool {
+    match expected.strip_prefix('/').and_then(|e| e.strip_suffix('/')) {
+        Some(pattern) => regex::Regex::new(pattern).is_ok_and(|r| r.is_match(text)),
+        None => text == expected,
+    }
+}
+
 pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
@@ -186,13 +195,7 @@ impl Session {
         let Some(got) = self.next_message(customer) else {
             return Err((pos, format!("expected the bot to say:\n    {expected}\n  but it said nothing more")));
         };
-        let matches = match expected.strip_prefix('/').and_then(|e| e.strip_suffix('/')) {
-            Some(pattern) => regex::Regex::new(pattern)
-                .map_err(|e| (pos, format!("invalid /regex/ in the test: {e}")))?
-                .is_match(&got.text),
-            None => got.text == expected,
-        };
-        if !matches {
+        if !matches(expected, &got.text) {
             return Err((pos, format!("the bot said something else\n  expected: {expected}\n       got: {}", got.text)));
         }
         if let Some(buttons) = buttons

@@ -56,7 +56,7 @@ async fn a_failing_test_names_its_line_and_shows_expected_and_got() {
             "{shown}:9:9: the bot said something else\n  expected: Hello there!\n       got: Hi Alex, I'm Ava from Acme. 👋"
         )
     );
-    assert_eq!(failures[1], format!("{shown}:15:9: expected the bot at `orders.lookup`, it is at `main.welcome`"));
+    assert_eq!(failures[1], format!("{shown}:15:9: expected the bot at `orders.lookup`, got `main.welcome`"));
     assert_eq!(
         failures[2],
         format!(

@@ -4,23 +4,29 @@
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use tandem_core::{Conversation, ConversationId, UserProfile};
-use tandem_engine::Input;
+use tandem_core::Wants;
+use tandem_engine::{AgentAction, Input};
+use tandem_handoff::Decision;
 
 use crate::acme;
 
 #[derive(Debug, Clone)]
 enum Move {
-    Say(String),
+    Say(String, Option<f64>),
     Press(usize),
     Wait(i64),
+    Desk(u8),
+    Agent(u8, String),
 }
 
 fn moves() -> impl Strategy<Value = Move> {
     prop_oneof![
-        4 => any::<String>().prop_map(Move::Say),
-        2 => "(AC-1000[0-4]|yes|no|[1-5]|a@b\\.co|menu|talk to a human|track my order|return)".prop_map(Move::Say),
+        4 => (any::<String>(), proptest::option::of(-1.5f64..1.5)).prop_map(|(t, s)| Move::Say(t, s)),
+        2 => "(AC-1000[0-4]|yes|no|[1-5]|a@b\\.co|menu|talk to a human|track my order|return|lawyer)".prop_map(|t| Move::Say(t, None)),
         3 => (0usize..6).prop_map(Move::Press),
         1 => (1i64..5000).prop_map(Move::Wait),
+        1 => (0u8..4).prop_map(Move::Desk),
+        2 => (0u8..8, "(sarah|tom|priya|nobody)").prop_map(|(a, who)| Move::Agent(a, who)),
     ]
 }
 
@@ -36,7 +42,26 @@ proptest! {
         let mut offered: Vec<String> = Vec::new();
         for m in script {
             let inputs = match m {
-                Move::Say(text) => vec![Input::Message { text, button: None, sentiment: None }],
+                Move::Say(text, sentiment) => vec![Input::Message { text, button: None, sentiment }],
+                Move::Desk(n) => vec![match n {
+                    0 => Input::Routed(Decision::Assign { agent: "sarah".into() }),
+                    1 => Input::Routed(Decision::Queue { position: 2, eta: Duration::minutes(16) }),
+                    2 => Input::Routed(Decision::Park { until: Some(now + Duration::hours(10)) }),
+                    _ => Input::QueueMoved { position: 1, eta: Duration::minutes(8) },
+                }],
+                Move::Agent(n, agent) => {
+                    let action = match n {
+                        0 => AgentAction::Take,
+                        1 => AgentAction::Reply("Hi, how can I help?".into()),
+                        2 => AgentAction::Note("note".into()),
+                        3 => AgentAction::Transfer(Wants { team: Some("care".into()), ..Wants::default() }),
+                        4 => AgentAction::HandBack(None),
+                        5 => AgentAction::HandBack(Some("no.such_step".into())),
+                        6 => AgentAction::Resolve { csat: true },
+                        _ => AgentAction::Requeue,
+                    };
+                    vec![Input::Agent { agent, action }]
+                }
                 Move::Press(i) => match offered.get(i) {
                     Some(label) => vec![Input::Message { text: label.clone(), button: Some(label.clone()), sentiment: None }],
                     None => continue,
@@ -50,15 +75,22 @@ proptest! {
             };
             for input in inputs {
                 let is_message = matches!(input, Input::Message { .. });
+                let was_human = conversation.human_side();
                 let t = engine.step(conversation, &input, now);
+                let human_before = was_human;
                 conversation = t.conversation;
                 timers.retain(|timer| !t.effects.cancel_timers.contains(&timer.id));
                 timers.extend(t.effects.set_timers);
                 if let Some(last) = t.effects.outbound.iter().rev().find(|o| !o.buttons.is_empty()) {
                     offered = last.buttons.clone();
                 }
-                // The bot never leaves a customer's message unanswered.
-                prop_assert!(!is_message || !t.effects.outbound.is_empty(), "no reply in {:?}", conversation.owner);
+                // The bot never leaves a customer's message unanswered, unless a person has
+                // (or is being found for) the chat; and it never speaks for itself then.
+                let human = conversation.human_side() || human_before;
+                prop_assert!(!is_message || human || !t.effects.outbound.is_empty(), "no reply in {:?}", conversation.owner);
+                if human_before && matches!(input, Input::Timer(_)) {
+                    prop_assert!(t.effects.outbound.is_empty(), "a timer spoke while a person had the chat");
+                }
             }
         }
     }
