@@ -28,8 +28,12 @@ pub fn parse(line: &str) -> Option<Result<(String, AgentCommand), String>> {
         ("say", text) if !text.is_empty() => AgentCommand::Act(AgentAction::Reply(args.clone())),
         ("note", text) if !text.is_empty() => AgentCommand::Act(AgentAction::Note(args.clone())),
         ("transfer", target) => match target.split_once(' ') {
-            Some(("agent", id)) => AgentCommand::Act(AgentAction::Transfer(Wants { agent: Some(id.trim().into()), ..Wants::default() })),
-            Some(("team", id)) => AgentCommand::Act(AgentAction::Transfer(Wants { team: Some(id.trim().into()), ..Wants::default() })),
+            Some(("agent", id)) => {
+                AgentCommand::Act(AgentAction::Transfer(Wants { agent: Some(id.trim().into()), ..Wants::default() }))
+            }
+            Some(("team", id)) => {
+                AgentCommand::Act(AgentAction::Transfer(Wants { team: Some(id.trim().into()), ..Wants::default() }))
+            }
             _ => return Some(Err("transfer to `agent <id>` or `team <id>`".into())),
         },
         ("back", "") => AgentCommand::Act(AgentAction::HandBack(None)),
@@ -81,7 +85,10 @@ mod tests {
             parse("@sarah back main.anything_else"),
             Some(Ok(("sarah".into(), AgentCommand::Act(AgentAction::HandBack(Some("main.anything_else".into()))))))
         );
-        assert_eq!(parse("@sarah resolve csat"), Some(Ok(("sarah".into(), AgentCommand::Act(AgentAction::Resolve { csat: true })))));
+        assert_eq!(
+            parse("@sarah resolve csat"),
+            Some(Ok(("sarah".into(), AgentCommand::Act(AgentAction::Resolve { csat: true }))))
+        );
         assert_eq!(parse("@sarah leave"), Some(Ok(("sarah".into(), AgentCommand::Presence { online: false }))));
         assert!(matches!(parse("@sarah dance"), Some(Err(_))));
     }

@@ -51,15 +51,25 @@ pub async fn run(bot_dir: &Path, db: Option<PathBuf>, name: Option<String>, chat
         sequence += 1;
         let (text, button) = terminal.interpret(&line);
         let platform_id = format!("{}-{sequence}", chrono::Utc::now().timestamp_micros());
-        let inbound =
-            Inbound { conversation: id.clone(), user: user.clone(), text, button, platform_id: Some(platform_id), sentiment: None };
+        let inbound = Inbound {
+            conversation: id.clone(),
+            user: user.clone(),
+            text,
+            button,
+            platform_id: Some(platform_id),
+            sentiment: None,
+        };
         runtime.handle(inbound).await?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Carry out an agent line; problems are printed, not fatal.
-async fn act(runtime: &Runtime, id: &ConversationId, command: Result<(String, AgentCommand), String>) -> anyhow::Result<()> {
+async fn act(
+    runtime: &Runtime,
+    id: &ConversationId,
+    command: Result<(String, AgentCommand), String>,
+) -> anyhow::Result<()> {
     let (agent, command) = match command {
         Ok(c) => c,
         Err(help) => {
@@ -77,7 +87,10 @@ async fn act(runtime: &Runtime, id: &ConversationId, command: Result<(String, Ag
         AgentCommand::Transcript => {
             let conversation = runtime.store().load(id).await?;
             let owner = conversation.as_ref().map_or("nobody".into(), |c| c.owner.describe());
-            let reason = conversation.as_ref().and_then(|c| c.owner.handoff()).map_or(String::new(), |h| format!(", because: {}", h.reason));
+            let reason = conversation
+                .as_ref()
+                .and_then(|c| c.owner.handoff())
+                .map_or(String::new(), |h| format!(", because: {}", h.reason));
             println!("--- transcript for {agent} (owner: {owner}{reason})");
             print!("{}", agent_console::transcript(&runtime.store().journal(id).await?));
         }

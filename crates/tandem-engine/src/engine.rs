@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use tandem_core::{Conversation, Event, Outbound, Timer, TimerId, Wants};
-use tandem_handoff::Decision;
 use tandem_flow::Bot;
+use tandem_handoff::Decision;
 use tandem_nlu::IntentMatcher;
 
 use crate::turn::Turn;

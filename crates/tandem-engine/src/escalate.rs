@@ -62,7 +62,11 @@ impl Turn<'_> {
                 values.insert("keyword".into(), Value::String(k));
             }
             let values = Value::Object(values);
-            self.record(Event::EscalationTriggered { rule: rule.name.clone(), reason: rule.reason.clone(), values: values.clone() });
+            self.record(Event::EscalationTriggered {
+                rule: rule.name.clone(),
+                reason: rule.reason.clone(),
+                values: values.clone(),
+            });
             let handoff = Handoff {
                 reason: rule.reason.clone(),
                 rule: Some(format!("{}: {values}", rule.name)),
@@ -176,7 +180,11 @@ impl Turn<'_> {
     pub fn on_agent(&mut self, agent: &str, action: &AgentAction) {
         let mine = matches!(&self.conv.owner, Owner::Agent { agent: a, .. } if a == agent);
         let refuse = |turn: &mut Self, why: String| {
-            turn.record(Event::ActionRefused { agent: agent.to_string(), action: format!("{action:?}"), why: why.clone() });
+            turn.record(Event::ActionRefused {
+                agent: agent.to_string(),
+                action: format!("{action:?}"),
+                why: why.clone(),
+            });
             turn.fx.refused = Some(why);
         };
         match action {
@@ -186,16 +194,23 @@ impl Turn<'_> {
                     let handoff = handoff.clone();
                     self.assign_agent(agent, handoff, agent);
                 }
-                Owner::Agent { agent: other, .. } if other != agent => refuse(self, format!("{other} already has this chat")),
+                Owner::Agent { agent: other, .. } if other != agent => {
+                    refuse(self, format!("{other} already has this chat"))
+                }
                 Owner::Agent { .. } => {}
                 _ => refuse(self, "the bot has this chat; nobody asked for a person".into()),
             },
-            _ if !mine => refuse(self, format!("only the agent who has the chat can do that; it is {}", self.conv.owner.describe())),
+            _ if !mine => refuse(
+                self,
+                format!("only the agent who has the chat can do that; it is {}", self.conv.owner.describe()),
+            ),
             AgentAction::Reply(text) => {
                 let name = self.agent_name(agent);
                 self.deliver(Some(name), text.clone(), Vec::new());
             }
-            AgentAction::Transfer(wants) => self.back_in_line(wants.clone(), agent, "transferred", self.bot().handoff.say.transferred),
+            AgentAction::Transfer(wants) => {
+                self.back_in_line(wants.clone(), agent, "transferred", self.bot().handoff.say.transferred)
+            }
             AgentAction::Requeue => {
                 let wants = self.conv.owner.handoff().map(|h| h.wants.clone()).unwrap_or_default();
                 self.back_in_line(wants, agent, "the agent went offline", self.bot().handoff.say.requeued);
@@ -245,7 +260,12 @@ impl Turn<'_> {
 
     fn set_owner(&mut self, owner: Owner, actor: &str, reason: &str) {
         let from = self.conv.owner.describe();
-        self.record(Event::OwnerChanged { from, to: owner.describe(), actor: actor.to_string(), reason: reason.to_string() });
+        self.record(Event::OwnerChanged {
+            from,
+            to: owner.describe(),
+            actor: actor.to_string(),
+            reason: reason.to_string(),
+        });
         self.conv.owner = owner;
     }
 

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_core::{
-    Channel, Clock, Commit, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage, Store, StoreError, Timer,
-    UserProfile, number_events,
+    Channel, Clock, Commit, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage, Store, StoreError,
+    Timer, UserProfile, number_events,
 };
 use tandem_handoff::Desk;
 use tokio::sync::Mutex as AsyncMutex;
@@ -108,7 +108,12 @@ impl Runtime {
     }
 
     /// An agent acts on a chat.
-    pub async fn agent_action(&self, id: &ConversationId, agent: &str, action: AgentAction) -> Result<Handled, RuntimeError> {
+    pub async fn agent_action(
+        &self,
+        id: &ConversationId,
+        agent: &str,
+        action: AgentAction,
+    ) -> Result<Handled, RuntimeError> {
         if self.store.load(id).await?.is_none() {
             return Err(RuntimeError::NoConversation(id.clone()));
         }
@@ -118,8 +123,10 @@ impl Runtime {
     /// An agent goes offline (their chats go back in line) or comes back online.
     pub async fn agent_presence(&self, agent: &str, online: bool) -> Result<(), RuntimeError> {
         let chats = self.desk().set_away(agent, !online);
-        let work =
-            chats.into_iter().map(|id| Work::input(id, Input::Agent { agent: agent.into(), action: AgentAction::Requeue })).collect();
+        let work = chats
+            .into_iter()
+            .map(|id| Work::input(id, Input::Agent { agent: agent.into(), action: AgentAction::Requeue }))
+            .collect();
         self.process(work).await.map(|_| ())
     }
 
@@ -202,7 +209,11 @@ impl Runtime {
             .map(|(id, agent)| Work::input(id, Input::Routed(tandem_handoff::Decision::Assign { agent })))
             .collect();
         if work.is_empty() {
-            work = desk.moves(now).into_iter().map(|(id, position, eta)| Work::input(id, Input::QueueMoved { position, eta })).collect();
+            work = desk
+                .moves(now)
+                .into_iter()
+                .map(|(id, position, eta)| Work::input(id, Input::QueueMoved { position, eta }))
+                .collect();
         }
         work
     }

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
-use crate::bot::{Assignment, Call, Capture, Delay, HandoffStep, Route, RouteCondition, SetValue, Step, StepRef, Target};
+use crate::bot::{
+    Assignment, Call, Capture, Delay, HandoffStep, Route, RouteCondition, SetValue, Step, StepRef, Target,
+};
 use tandem_handoff::Roster;
 
 use crate::condition::Condition;

@@ -3,7 +3,8 @@
 //! is only turning a conversation's JSON values into its variables.
 
 use evalexpr::{
-    ContextWithMutableVariables, DefaultNumericTypes, HashMapContext, Node, Value as ExprValue, build_operator_tree,
+    ContextWithMutableVariables, DefaultNumericTypes, EvalexprError, HashMapContext, Node, Value as ExprValue,
+    build_operator_tree,
 };
 use serde_json::{Map, Value};
 
@@ -15,7 +16,17 @@ pub struct Condition {
 
 impl Condition {
     pub fn parse(source: &str) -> Result<Self, String> {
-        build_operator_tree(source).map(|tree| Self { tree }).map_err(|e| format!("invalid condition: {e}"))
+        let tree = build_operator_tree(source).map_err(|e| format!("invalid condition: {e}"))?;
+        // Some malformed conditions (`a <= `) only show when evaluated: try it once with
+        // every variable set, and report a missing operand.
+        let mut probe = HashMapContext::<DefaultNumericTypes>::new();
+        for name in tree.iter_variable_identifiers() {
+            let _ = probe.set_value(name.to_string(), ExprValue::Int(0));
+        }
+        if let Err(e @ EvalexprError::WrongOperatorArgumentAmount { .. }) = tree.eval_with_context(&probe) {
+            return Err(format!("invalid condition: an operator is missing an operand ({e})"));
+        }
+        Ok(Self { tree })
     }
 
     /// The variables the condition reads, as written (`result.status`).
@@ -96,5 +107,10 @@ mod tests {
     #[test]
     fn syntax_errors_are_reported() {
         assert!(Condition::parse("a == (").unwrap_err().starts_with("invalid condition"));
+        assert!(
+            Condition::parse("sentiment.score <= ").unwrap_err().contains("missing an operand"),
+            "{:?}",
+            Condition::parse("sentiment.score <= ").err()
+        );
     }
 }

@@ -149,7 +149,8 @@ fn assemble(bot_file: Option<(PathBuf, BotFile)>, flows: Vec<(PathBuf, FlowFile)
     let mut compiled = Vec::new();
     let mut sites = Vec::new();
     for (index, (file, flow)) in flows.iter().enumerate() {
-        let mut compiler = Compiler { report, templates: &mut templates, names: &names, usage: &mut usage, roster: &roster };
+        let mut compiler =
+            Compiler { report, templates: &mut templates, names: &names, usage: &mut usage, roster: &roster };
         let steps = flow.steps.iter().map(|(name, def)| compiler.step(file, index, name, def)).collect();
         let fallback = flow.fallback.as_ref().and_then(|f| match names.resolve_step(Some(index), &f.value) {
             Ok(r) if r.flow == index => Some(r.step),
@@ -192,7 +193,8 @@ fn assemble(bot_file: Option<(PathBuf, BotFile)>, flows: Vec<(PathBuf, FlowFile)
             (Some(StepRef { flow: 0, step: names.starts[0] }), Vec::new(), None, vars, "flows".to_string())
         }
     };
-    let mut compiler = Compiler { report, templates: &mut templates, names: &names, usage: &mut usage, roster: &roster };
+    let mut compiler =
+        Compiler { report, templates: &mut templates, names: &names, usage: &mut usage, roster: &roster };
     let fallback_message = match &fallback_source {
         Some((file, f)) => compiler.template(file, &f.value, f.pos),
         None => compiler.template(Path::new(""), DEFAULT_FALLBACK, Pos::default()),

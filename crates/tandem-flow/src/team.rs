@@ -14,8 +14,8 @@ use tandem_handoff::{Agent, Roster, Team, WeeklyHours};
 use crate::bot::{EscalationRule, HandoffMessages, HandoffSettings};
 use crate::bot_file::{BotFile, EscalationDef};
 use crate::compile::{Compiler, suggest};
-use crate::duration::parse_duration;
 use crate::diagnostic::Report;
+use crate::duration::parse_duration;
 use crate::span::{At, Entries, Pos};
 
 const ASSIGNED: &str = "I'm bringing in {{agent.name}} from {{agent.team}}. They'll be with you in a moment.";
@@ -28,7 +28,13 @@ const TRANSFERRED: &str = "I'm passing you to a colleague who can help with this
 /// A time zone by its IANA name.
 pub fn time_zone(report: &mut Report, file: &Path, name: &At<String>) -> Option<Tz> {
     Tz::from_str(&name.value)
-        .map_err(|_| report.error(file, name.pos, format!("`{}` is not a time zone: use an IANA name like Europe/London", name.value)))
+        .map_err(|_| {
+            report.error(
+                file,
+                name.pos,
+                format!("`{}` is not a time zone: use an IANA name like Europe/London", name.value),
+            )
+        })
         .ok()
 }
 
@@ -61,7 +67,11 @@ pub fn roster(report: &mut Report, file: &Path, bot: &BotFile) -> Roster {
             check_team(report, file, &roster, team);
         }
         if def.shifts.is_empty() {
-            report.warning(file, id.pos, format!("agent `{}` has no `shifts`, so no chat is ever routed to them", id.value));
+            report.warning(
+                file,
+                id.pos,
+                format!("agent `{}` has no `shifts`, so no chat is ever routed to them", id.value),
+            );
         }
         let max = def.max_chats.as_ref().map_or(3, |m| m.value);
         if let Some(m) = def.max_chats.as_ref().filter(|m| m.value == 0) {
@@ -101,7 +111,15 @@ fn check_team(report: &mut Report, file: &Path, roster: &Roster, team: &At<Strin
 }
 
 /// Check who a handoff or rule wants against the roster, and build it.
-pub fn wants(report: &mut Report, file: &Path, roster: &Roster, skills: &[String], team: &Option<At<String>>, agent: &Option<At<String>>, pos: Pos) -> Wants {
+pub fn wants(
+    report: &mut Report,
+    file: &Path,
+    roster: &Roster,
+    skills: &[String],
+    team: &Option<At<String>>,
+    agent: &Option<At<String>>,
+    pos: Pos,
+) -> Wants {
     if let Some(team) = team {
         check_team(report, file, roster, team);
     }
@@ -112,7 +130,11 @@ pub fn wants(report: &mut Report, file: &Path, roster: &Roster, skills: &[String
         let hint = suggest(&agent.value, &known);
         report.error(file, agent.pos, format!("unknown agent `{}`{hint}", agent.value));
     }
-    let wants = Wants { skills: skills.to_vec(), team: team.as_ref().map(|t| t.value.clone()), agent: agent.as_ref().map(|a| a.value.clone()) };
+    let wants = Wants {
+        skills: skills.to_vec(),
+        team: team.as_ref().map(|t| t.value.clone()),
+        agent: agent.as_ref().map(|a| a.value.clone()),
+    };
     if !roster.agents.is_empty() && !roster.agents.iter().any(|a| roster.fits(a, &wants)) {
         report.warning(file, pos, "no agent has everything this handoff wants, so it will always wait for nobody");
     }
@@ -133,7 +155,11 @@ pub fn escalation(c: &mut Compiler, file: &Path, roster: &Roster, rules: &[At<Es
             let words: Vec<String> = def.keywords.iter().map(|k| regex::escape(k.trim())).collect();
             RegexBuilder::new(&format!(r"\b(?:{})\b", words.join("|"))).case_insensitive(true).build().ok()
         });
-        let what = def.when.as_ref().map(|w| w.value.clone()).unwrap_or_else(|| format!("keywords: {}", def.keywords.join(", ")));
+        let what = def
+            .when
+            .as_ref()
+            .map(|w| w.value.clone())
+            .unwrap_or_else(|| format!("keywords: {}", def.keywords.join(", ")));
         out.push(EscalationRule {
             name: format!("rule {} ({what})", i + 1),
             when,

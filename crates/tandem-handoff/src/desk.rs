@@ -228,3 +228,140 @@ fn outranks(a: &Waiting, b: &Waiting) -> bool {
     (std::cmp::Reverse(a.handoff.priority), a.handoff.requested_at)
         <= (std::cmp::Reverse(b.handoff.priority), b.handoff.requested_at)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::WeeklyHours;
+    use tandem_core::{UserProfile, Wants};
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn agent(id: &str, skills: &[&str], hours: &str, max_chats: usize) -> Agent {
+        let mut shifts = WeeklyHours::default();
+        shifts.add("mon-fri", hours).unwrap();
+        Agent {
+            id: id.into(),
+            name: id.to_uppercase(),
+            skills: skills.iter().map(|s| s.to_string()).collect(),
+            teams: vec![],
+            languages: vec![],
+            tz: chrono_tz::UTC,
+            shifts,
+            max_chats,
+        }
+    }
+
+    fn desk() -> Desk {
+        Desk::new(Roster {
+            agents: vec![
+                agent("ann", &["orders"], "09:00-17:00", 1),
+                agent("bob", &["orders", "care"], "09:00-17:00", 2),
+            ],
+            ..Roster::default()
+        })
+    }
+
+    fn request(skills: &[&str], priority: i64, at: &str) -> Handoff {
+        Handoff {
+            reason: "test".into(),
+            rule: None,
+            wants: Wants { skills: skills.iter().map(|s| s.to_string()).collect(), ..Wants::default() },
+            priority,
+            requested_at: utc(at),
+            step: None,
+            on_return: None,
+        }
+    }
+
+    fn chat(n: &str) -> ConversationId {
+        ConversationId::new("t", n)
+    }
+
+    fn with_agent(n: &str, agent: &str) -> Conversation {
+        let mut c = Conversation::new(chat(n), UserProfile::default(), utc("2026-01-05T09:00:00Z"));
+        c.owner = Owner::Agent { agent: agent.into(), handoff: request(&["orders"], 0, "2026-01-05T09:00:00Z") };
+        c
+    }
+
+    const MONDAY: &str = "2026-01-05T10:00:00Z";
+
+    #[test]
+    fn skills_decide_who_fits_and_the_least_loaded_gets_it() {
+        let mut d = desk();
+        let now = utc(MONDAY);
+        assert_eq!(
+            d.route(&chat("1"), &request(&["care"], 0, MONDAY), None, now),
+            Decision::Assign { agent: "bob".into() }
+        );
+        assert_eq!(
+            d.route(&chat("2"), &request(&["orders"], 0, MONDAY), None, now),
+            Decision::Assign { agent: "ann".into() }
+        );
+    }
+
+    #[test]
+    fn sticky_beats_least_loaded_and_ties_go_to_the_longest_idle() {
+        let mut d = desk();
+        let now = utc(MONDAY);
+        d.observe(&with_agent("x", "bob"), now);
+        assert_eq!(
+            d.route(&chat("1"), &request(&["orders"], 0, MONDAY), Some("bob"), now),
+            Decision::Assign { agent: "bob".into() }
+        );
+
+        let mut d = desk();
+        d.observe(&with_agent("y", "ann"), utc("2026-01-05T09:10:00Z"));
+        d.observe(&Conversation::new(chat("y"), UserProfile::default(), now), utc("2026-01-05T09:30:00Z")); // ann finished at 9:30
+        d.observe(&with_agent("z", "bob"), utc("2026-01-05T09:05:00Z"));
+        d.observe(&Conversation::new(chat("z"), UserProfile::default(), now), utc("2026-01-05T09:20:00Z")); // bob at 9:20
+        assert_eq!(
+            d.route(&chat("1"), &request(&["orders"], 0, MONDAY), None, now),
+            Decision::Assign { agent: "bob".into() }
+        );
+    }
+
+    #[test]
+    fn a_full_team_queues_by_priority_then_time_and_frees_in_that_order() {
+        let mut d =
+            Desk::new(Roster { agents: vec![agent("ann", &["orders"], "09:00-17:00", 1)], ..Roster::default() });
+        let now = utc(MONDAY);
+        assert_eq!(
+            d.route(&chat("a"), &request(&["orders"], 0, MONDAY), None, now),
+            Decision::Assign { agent: "ann".into() }
+        );
+        let first = d.route(&chat("b"), &request(&["orders"], 0, "2026-01-05T10:01:00Z"), None, now);
+        assert_eq!(first, Decision::Queue { position: 1, eta: Duration::minutes(8) });
+        let vip = d.route(&chat("c"), &request(&["orders"], 100, "2026-01-05T10:02:00Z"), None, now);
+        assert_eq!(vip, Decision::Queue { position: 1, eta: Duration::minutes(8) });
+        assert_eq!(d.position(&chat("b")), Some(2));
+        d.observe(&with_agent("a", "ann"), now); // the assignment committed
+        d.observe(&Conversation::new(chat("a"), UserProfile::default(), now), utc("2026-01-05T10:20:00Z"));
+        assert_eq!(d.next_assignments(now), vec![(chat("c"), "ann".to_string())]);
+        assert_eq!(d.eta(1, &request(&["orders"], 0, MONDAY), now), Duration::minutes(20), "the measured handle time");
+    }
+
+    #[test]
+    fn nobody_on_shift_parks_until_the_first_fitting_shift() {
+        let mut d = desk();
+        let friday_night = utc("2026-01-09T22:00:00Z");
+        let decision = d.route(&chat("1"), &request(&["care"], 0, "2026-01-09T22:00:00Z"), None, friday_night);
+        assert_eq!(decision, Decision::Park { until: Some(utc("2026-01-12T09:00:00Z")) });
+        let nobody = d.route(&chat("2"), &request(&["french"], 0, "2026-01-09T22:00:00Z"), None, friday_night);
+        assert_eq!(nobody, Decision::Park { until: None });
+    }
+
+    #[test]
+    fn an_agent_who_leaves_hands_back_their_chats_and_gets_no_more() {
+        let mut d = desk();
+        let now = utc(MONDAY);
+        d.observe(&with_agent("x", "ann"), now);
+        assert_eq!(d.set_away("ann", true), vec![chat("x")]);
+        assert_eq!(
+            d.route(&chat("1"), &request(&["orders"], 0, MONDAY), Some("ann"), now),
+            Decision::Assign { agent: "bob".into() }
+        );
+    }
+}

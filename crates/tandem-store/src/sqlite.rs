@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use tandem_core::{
-    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, Outbound, OutboxMessage, Store,
-    StoreError, Timer,
+    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, Outbound, OutboxMessage, Store, StoreError,
+    Timer,
 };
 
 use crate::codec::{conversation_id, db_error, from_json, from_micros, micros, to_json};
@@ -45,7 +45,6 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 }
-
 
 #[async_trait]
 impl Store for SqliteStore {

@@ -1,5 +1,6 @@
 //! End-to-end tests of the real `tandem` binary on real files.
 
+mod agent_mode;
 mod check;
 mod restart;
 mod test_command;

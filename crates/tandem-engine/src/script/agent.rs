@@ -51,11 +51,14 @@ impl Session {
         let outcome = self.runtime.agent_action(&self.id(customer), agent, action).await.map_err(|e| failed(&e))?;
         match (outcome, &t.refused) {
             (Handled::Refused(why), Some(expected)) if super::session::matches(expected, &why) => Ok(()),
-            (Handled::Refused(why), Some(expected)) => {
-                Err((pos, format!("the action was refused for another reason\n  expected: {expected}\n       got: {why}")))
-            }
+            (Handled::Refused(why), Some(expected)) => Err((
+                pos,
+                format!("the action was refused for another reason\n  expected: {expected}\n       got: {why}"),
+            )),
             (Handled::Refused(why), None) => Err((pos, format!("the engine refused the agent's action: {why}"))),
-            (_, Some(expected)) => Err((pos, format!("expected the action to be refused ({expected}), but it was done"))),
+            (_, Some(expected)) => {
+                Err((pos, format!("expected the action to be refused ({expected}), but it was done")))
+            }
             (_, None) => Ok(()),
         }
     }

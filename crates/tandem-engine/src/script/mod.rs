@@ -107,4 +107,3 @@ fn load_failure(file: &Path, bot: &At<String>, detail: String) -> FileOutcome {
         entered: BTreeSet::new(),
     }
 }
-

@@ -54,7 +54,8 @@ pub async fn run_case(engine: &Arc<Engine>, case: &TestCase, entered: &mut BTree
     };
     let clock = Arc::new(ManualClock::new(start));
     let transcript = Arc::new(Transcript::default());
-    let runtime = Runtime::new(engine.clone(), Arc::new(MemoryStore::new()), clock.clone()).with_channel(transcript.clone());
+    let runtime =
+        Runtime::new(engine.clone(), Arc::new(MemoryStore::new()), clock.clone()).with_channel(transcript.clone());
     let mut names: HashMap<String, String> = case.customers.iter().map(|(k, v)| (k.value.clone(), v.clone())).collect();
     names.insert(MAIN.into(), case.user.clone().unwrap_or_else(|| DEFAULT_USER.to_string()));
     let mut session = Session { runtime, clock, transcript, names, offered: HashMap::new(), sequence: 0 };
@@ -112,7 +113,10 @@ impl Session {
             t.agent.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            return Err((pos, "a turn takes exactly one of `user`, `press`, `bot`, `wait`, `clock`, `expect` or `agent`".into()));
+            return Err((
+                pos,
+                "a turn takes exactly one of `user`, `press`, `bot`, `wait`, `clock`, `expect` or `agent`".into(),
+            ));
         }
         if (t.buttons.is_some() || t.from.is_some()) && t.bot.is_none() {
             return Err((pos, "`buttons` and `from` go with a `bot` turn".into()));
@@ -153,7 +157,14 @@ impl Session {
         }
     }
 
-    async fn send(&mut self, customer: &str, text: String, button: Option<String>, sentiment: Option<f64>, pos: Pos) -> Result<(), Failure> {
+    async fn send(
+        &mut self,
+        customer: &str,
+        text: String,
+        button: Option<String>,
+        sentiment: Option<f64>,
+        pos: Pos,
+    ) -> Result<(), Failure> {
         self.sequence += 1;
         let inbound = Inbound {
             conversation: self.id(customer),
@@ -191,22 +202,38 @@ impl Session {
         Some(message)
     }
 
-    fn expect_message(&mut self, customer: &str, expected: &str, buttons: Option<&[String]>, from: Option<&str>, pos: Pos) -> Result<(), Failure> {
+    fn expect_message(
+        &mut self,
+        customer: &str,
+        expected: &str,
+        buttons: Option<&[String]>,
+        from: Option<&str>,
+        pos: Pos,
+    ) -> Result<(), Failure> {
         let Some(got) = self.next_message(customer) else {
             return Err((pos, format!("expected the bot to say:\n    {expected}\n  but it said nothing more")));
         };
         if !matches(expected, &got.text) {
-            return Err((pos, format!("the bot said something else\n  expected: {expected}\n       got: {}", got.text)));
+            return Err((
+                pos,
+                format!("the bot said something else\n  expected: {expected}\n       got: {}", got.text),
+            ));
         }
         if let Some(buttons) = buttons
             && buttons != got.buttons.as_slice()
         {
-            return Err((pos, format!("the message offers other buttons\n  expected: {buttons:?}\n       got: {:?}", got.buttons)));
+            return Err((
+                pos,
+                format!("the message offers other buttons\n  expected: {buttons:?}\n       got: {:?}", got.buttons),
+            ));
         }
         if let Some(from) = from
             && got.from.as_deref() != Some(from)
         {
-            return Err((pos, format!("the message is from someone else\n  expected: {from}\n       got: {:?}", got.from)));
+            return Err((
+                pos,
+                format!("the message is from someone else\n  expected: {from}\n       got: {:?}", got.from),
+            ));
         }
         Ok(())
     }
@@ -216,7 +243,10 @@ impl Session {
             None => Ok(()),
             Some(extra) => {
                 let to = if customer == MAIN { String::new() } else { format!(" to {customer}") };
-                Err((pos, format!("the bot said more{to} than the test expects before this point:\n    {}", extra.text)))
+                Err((
+                    pos,
+                    format!("the bot said more{to} than the test expects before this point:\n    {}", extra.text),
+                ))
             }
         }
     }

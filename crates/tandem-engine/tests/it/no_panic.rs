@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
-use tandem_core::{Conversation, ConversationId, UserProfile};
 use tandem_core::Wants;
+use tandem_core::{Conversation, ConversationId, UserProfile};
 use tandem_engine::{AgentAction, Input};
 use tandem_handoff::Decision;
 

@@ -120,3 +120,36 @@ async fn the_journal_keeps_the_whole_transcript() {
     assert!(said.iter().any(|e| matches!(e, Event::VariableSet { name, .. } if name == "order_id")));
     assert!(said.iter().any(|e| matches!(e, Event::BotSaid { text, .. } if text.contains("DHL"))));
 }
+
+#[tokio::test]
+async fn an_escalation_journals_the_rule_the_values_and_every_change_of_owner() {
+    let (runtime, recorder, _, store) = setup();
+    runtime.handle(message("a", "hi", "1")).await.unwrap();
+    let mut upset = message("a", "nobody answers, third time now", "2");
+    upset.sentiment = Some(-0.75);
+    runtime.handle(upset).await.unwrap();
+    assert_eq!(
+        recorder.texts("a").last().unwrap(),
+        "I'm bringing in Tom from our customer care team. They'll be with you in a moment."
+    );
+    let journal = store.journal(&ConversationId::new("rec", "a")).await.unwrap();
+    let fired = journal.iter().find_map(|e| match &e.event {
+        Event::EscalationTriggered { rule, reason, values } => Some((rule.clone(), reason.clone(), values.clone())),
+        _ => None,
+    });
+    let (rule, reason, values) = fired.expect("the escalation is journaled");
+    assert_eq!(rule, "rule 1 (sentiment.score <= -0.6)");
+    assert_eq!(reason, "upset customer");
+    assert_eq!(values, serde_json::json!({ "sentiment.score": -0.75 }));
+    let changes: Vec<(String, String, String)> = journal
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::OwnerChanged { from, to, actor, .. } => Some((from.clone(), to.clone(), actor.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [("bot".into(), "queued".into(), "bot".into()), ("queued".into(), "agent tom".into(), "routing".into())]
+    );
+}

@@ -91,3 +91,42 @@ async fn a_conversation_resumes_after_the_process_reopens_the_file() {
     assert_eq!(runtime.fire_due_timers().await.unwrap(), 0);
     assert!(store.load(&id).await.unwrap().unwrap().is_closed());
 }
+
+#[tokio::test]
+async fn after_a_restart_the_desk_knows_who_has_which_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tandem.sqlite");
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let engine = || Arc::new(Engine::new(tandem_flow::load_bot(&repo.join("bots/acme-support")).bot.unwrap()).unwrap());
+    let inbound = |chat: &str, text: &str| Inbound {
+        conversation: ConversationId::new("web", chat),
+        user: UserProfile { id: chat.into(), name: "Kim Park".into() },
+        text: text.into(),
+        button: None,
+        platform_id: Some(format!("{chat}-{text}")),
+        sentiment: None,
+    };
+    let clock = Arc::new(ManualClock::new(at(60))); // Monday 10:00 UTC: everyone on shift
+    {
+        let runtime = Runtime::new(engine(), Arc::new(SqliteStore::open(&path).await.unwrap()), clock.clone());
+        for (chat, order) in [("a", "AC-10004"), ("b", "AC-10004")] {
+            runtime.handle(inbound(chat, "track my order")).await.unwrap();
+            runtime.handle(inbound(chat, order)).await.unwrap();
+        }
+    }
+    let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+    assert_eq!(store.load(&ConversationId::new("web", "a")).await.unwrap().unwrap().owner.describe(), "agent sarah");
+    assert_eq!(store.load(&ConversationId::new("web", "b")).await.unwrap().unwrap().owner.describe(), "queued");
+    let runtime = Runtime::new(engine(), store.clone(), clock.clone());
+    runtime.restore().await.unwrap();
+    // Sarah (one chat at a time) still has a; c waits behind b.
+    runtime.handle(inbound("c", "track my order")).await.unwrap();
+    runtime.handle(inbound("c", "AC-10004")).await.unwrap();
+    let c = store.load(&ConversationId::new("web", "c")).await.unwrap().unwrap();
+    assert!(matches!(c.owner, tandem_core::Owner::Queued { position: 2, .. }), "{:?}", c.owner);
+    runtime
+        .agent_action(&ConversationId::new("web", "a"), "sarah", tandem_engine::AgentAction::Resolve { csat: false })
+        .await
+        .unwrap();
+    assert_eq!(store.load(&ConversationId::new("web", "b")).await.unwrap().unwrap().owner.describe(), "agent sarah");
+}
