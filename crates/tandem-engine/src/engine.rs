@@ -82,6 +82,11 @@ impl Engine {
         Ok(Self { bot, intents })
     }
 
+    /// The intents of a message, most confident first.
+    pub fn understand(&self, text: &str) -> Vec<tandem_nlu::IntentScore> {
+        self.intents.classify(text)
+    }
+
     /// One step of one conversation. Pure: the same inputs give the same outputs.
     pub fn step(&self, conversation: Conversation, input: &Input, now: DateTime<Utc>) -> Transition {
         let mut turn = Turn::new(self, conversation, now);

@@ -13,6 +13,9 @@ use tandem_nlu::IntentScore;
 use crate::answer::validate;
 use crate::engine::{Effects, Engine, Transition};
 
+/// The confidence a global intent (e.g. `human`) needs to interrupt the step the bot is at.
+const GLOBAL_MIN_CONFIDENCE: f64 = 0.8;
+
 /// Steps entered in one turn before the bot decides the flow loops and stops.
 const MAX_HOPS: usize = 64;
 
@@ -61,6 +64,8 @@ impl<'a> Turn<'a> {
         self.intents = self.engine.intents.classify(answer);
         let top = self.intents.first().cloned();
         self.conv.vars.insert("intent".into(), top.as_ref().map_or(Value::Null, |s| Value::String(s.intent.clone())));
+        let confidence = top.as_ref().map_or(Value::Null, |s| serde_json::json!(s.confidence));
+        self.conv.vars.insert("intent.confidence".into(), confidence);
         if let Some(top) = top {
             self.record(Event::IntentDetected { intent: top.intent, confidence: top.confidence });
         }
@@ -95,7 +100,7 @@ impl<'a> Turn<'a> {
         let answered = step.waits()
             && step.capture.is_none()
             && step.routes.iter().any(|r| {
-                matches!(r.condition, RouteCondition::Intent(_) | RouteCondition::Match(_))
+                matches!(r.condition, RouteCondition::Intent(..) | RouteCondition::Match(_))
                     && self.route_matches(&r.condition, text, pressed)
             });
         if !answered {
@@ -134,9 +139,13 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// A global intent interrupts any step only when the bot is sure of it.
     fn global_intent(&self) -> Option<StepRef> {
-        let bot = &self.engine.bot;
-        self.intents.iter().find_map(|s| bot.global_intents.iter().find(|(name, _)| *name == s.intent).map(|(_, r)| *r))
+        let bot = self.bot();
+        self.intents
+            .iter()
+            .filter(|s| s.confidence >= GLOBAL_MIN_CONFIDENCE)
+            .find_map(|s| bot.global_intents.iter().find(|(name, _)| *name == s.intent).map(|(_, r)| *r))
     }
 
     pub(crate) fn cancel_timeout(&mut self) {
@@ -199,7 +208,7 @@ impl<'a> Turn<'a> {
 
     fn route_matches(&self, condition: &RouteCondition, text: &str, pressed: bool) -> bool {
         match condition {
-            RouteCondition::Intent(name) => self.intents.iter().any(|s| s.intent == *name),
+            RouteCondition::Intent(name, min) => self.intents.iter().any(|s| s.intent == *name && s.confidence >= *min),
             RouteCondition::Match(regex) => regex.is_match(text),
             RouteCondition::Button(label) => text.trim().eq_ignore_ascii_case(label) || (pressed && text == label),
             RouteCondition::When(condition) => condition.holds(&Variables::from_json(&self.data())),

@@ -160,7 +160,8 @@ pub struct Route {
 
 #[derive(Debug)]
 pub enum RouteCondition {
-    Intent(String),
+    /// The intent, with at least this confidence.
+    Intent(String, f64),
     Match(Regex),
     Button(String),
     When(Condition),

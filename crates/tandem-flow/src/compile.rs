@@ -369,6 +369,9 @@ impl Compiler<'_> {
         if !waits && matches!(key, "intent" | "match" | "button") {
             self.report.error(file, value.pos, format!("`{key}` routes look at the answer, but this step does not wait for one (add `ask`, `buttons` or `capture`)"));
         }
+        if let Some(m) = def.min_confidence.as_ref().filter(|m| key != "intent" || !(0.0..=1.0).contains(&m.value)) {
+            self.report.error(file, m.pos, "`min_confidence` is a number from 0 to 1, on an `intent` route");
+        }
         if key == "else" && !last {
             self.report.warning(file, value.pos, "routes after an `else` route are never tried");
         }
@@ -379,7 +382,7 @@ impl Compiler<'_> {
                     let hint = suggest(&value.value, &known);
                     self.report.error(file, value.pos, format!("unknown intent `{}`{hint}", value.value));
                 }
-                RouteCondition::Intent(value.value.clone())
+                RouteCondition::Intent(value.value.clone(), def.min_confidence.as_ref().map_or(0.5, |m| m.value))
             }
             "match" => RouteCondition::Match(self.regex(file, value)?),
             "button" => {

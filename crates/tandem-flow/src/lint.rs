@@ -15,7 +15,8 @@ use crate::span::Pos;
 /// Fields of `user` every channel fills in.
 pub const USER_FIELDS: [&str; 4] = ["id", "name", "first_name", "channel"];
 /// Variables the engine itself sets.
-pub const BUILT_INS: [&str; 8] = ["answer", "fallbacks", "intent", "user", "sentiment", "agent", "queue", "team"];
+pub const BUILT_INS: [&str; 9] =
+    ["answer", "fallbacks", "intent", "intent.confidence", "user", "sentiment", "agent", "queue", "team"];
 
 /// Where a flow and its steps were written.
 pub struct FlowSite {
@@ -44,7 +45,7 @@ pub fn check_variables(usage: &VarUsage, bot_vars: &Map<String, Value>, report: 
                 Some(format!("`{name}` is the answer of a `call`, but no step calls an action"))
             }
             ("result", _) => None,
-            (root, _) if BUILT_INS.contains(&root) || usage.set.contains(root) => None,
+            (root, _) if BUILT_INS.contains(&root) || BUILT_INS.contains(&name) || usage.set.contains(root) => None,
             _ => Some(format!("variable `{root}` is never set by any `set`, `capture` or action")),
         };
         if let Some(message) = problem {

@@ -1,8 +1,12 @@
-//! Regex, keyword and example intents: what the customer means, as an ordered list of
-//! `(intent, confidence)`.
+//! What the customer means, as an ordered list of `(intent, confidence)`: regex patterns,
+//! whole-word keywords and exact examples are certain (1.0); otherwise the classifier trained
+//! on every intent's examples gives its best guess with a confidence, and answers nothing
+//! (out of scope) below the threshold.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{RegexSet, RegexSetBuilder};
+
+use crate::classifier::{Classifier, Training};
 
 /// How one intent is recognised.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +44,18 @@ pub struct IntentMatcher {
     keywords: AhoCorasick,
     keyword_owner: Vec<usize>,
     examples: Vec<(String, usize)>,
+    classifier: Option<Classifier>,
+    /// Below this confidence the classifier's guess is out of scope.
+    threshold: f64,
+}
+
+/// Below this confidence a classifier guess counts as "none" (out of scope), by default.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+
+/// A decision value as a confidence in (0, 1): 0.5 on the decision boundary, near 1 a
+/// margin beyond it.
+pub fn confidence(score: f32) -> f64 {
+    1.0 / (1.0 + (-4.0 * f64::from(score)).exp())
 }
 
 impl IntentMatcher {
@@ -70,7 +86,14 @@ impl IntentMatcher {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&keywords)
             .map_err(|e| IntentError::Keywords(e.to_string()))?;
+        let labelled: Vec<(String, String)> =
+            definitions.iter().flat_map(|d| d.examples.iter().map(|e| (e.clone(), d.name.clone()))).collect();
+        let distinct = definitions.iter().filter(|d| !d.examples.is_empty()).count();
+        // A classifier needs at least two intents with examples to tell apart.
+        let classifier = (distinct >= 2).then(|| Classifier::train(&labelled, Training::default()));
         Ok(Self {
+            classifier,
+            threshold: DEFAULT_THRESHOLD,
             names: definitions.iter().map(|d| d.name.clone()).collect(),
             patterns,
             pattern_owner,
@@ -99,11 +122,30 @@ impl IntentMatcher {
                 hit[*owner] = true;
             }
         }
-        hit.iter()
+        let mut found: Vec<IntentScore> = hit
+            .iter()
             .enumerate()
             .filter(|(_, h)| **h)
             .map(|(i, _)| IntentScore { intent: self.names[i].clone(), confidence: 1.0 })
-            .collect()
+            .collect();
+        if let Some(classifier) = &self.classifier {
+            let mut guesses: Vec<(usize, f32)> = classifier.scores(text).into_iter().enumerate().collect();
+            guesses.sort_by(|a, b| b.1.total_cmp(&a.1));
+            for (label, score) in guesses.into_iter().take(3) {
+                let confidence = confidence(score);
+                let intent = &classifier.labels()[label];
+                if confidence >= self.threshold && !found.iter().any(|f| f.intent == *intent) {
+                    found.push(IntentScore { intent: intent.clone(), confidence });
+                }
+            }
+        }
+        found
+    }
+
+    /// Change the out-of-scope threshold (a confidence in [0, 1]).
+    pub fn with_threshold(mut self, threshold: f64) -> Self {
+        self.threshold = threshold;
+        self
     }
 }
 
@@ -163,6 +205,27 @@ mod tests {
     #[test]
     fn several_intents_keep_definition_order() {
         assert_eq!(names("agent, track it"), ["track", "human"]);
+    }
+
+    #[test]
+    fn the_classifier_generalises_from_examples_with_a_confidence() {
+        let m = IntentMatcher::new(&[
+            IntentDefinition {
+                name: "track".into(),
+                examples: vec!["where is my order".into(), "track my parcel".into(), "has my package shipped".into()],
+                ..Default::default()
+            },
+            IntentDefinition {
+                name: "refund".into(),
+                examples: vec!["i want my money back".into(), "refund please".into(), "can i get a refund".into()],
+                ..Default::default()
+            },
+        ])
+        .unwrap();
+        let found = m.classify("where's my package?");
+        assert_eq!(found[0].intent, "track");
+        assert!(found[0].confidence > 0.5 && found[0].confidence < 1.0, "{found:?}");
+        assert!(m.classify("the weather in paris").iter().all(|f| f.confidence < 1.0));
     }
 
     #[test]

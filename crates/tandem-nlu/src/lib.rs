@@ -1,7 +1,10 @@
-//! Understanding a customer's message. For now: intents recognised by regex patterns,
-//! whole-word keywords and exact examples, each with confidence 1.0. A trained classifier
-//! and sentiment come with the understanding issue, behind the same [`IntentMatcher`].
+//! Understanding a customer's message: intents from regex patterns, keywords, exact examples
+//! and a linear classifier trained on the examples ([`IntentMatcher`]), and how to measure
+//! it on public data ([`eval`]).
 
+pub mod classifier;
+pub mod eval;
+pub mod features;
 mod intents;
 
-pub use intents::{IntentDefinition, IntentError, IntentMatcher, IntentScore};
+pub use intents::{DEFAULT_THRESHOLD, IntentDefinition, IntentError, IntentMatcher, IntentScore, confidence};

@@ -15,8 +15,12 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
 }
 
-/// The example bot, loaded.
+/// The example bot, loaded once (its classifier is trained when it loads).
 pub fn acme() -> Arc<Engine> {
-    let loaded = tandem_flow::load_bot(&repo().join("bots/acme-support"));
-    Arc::new(Engine::new(loaded.bot.expect("the example bot loads")).expect("intents compile"))
+    static ACME: std::sync::OnceLock<Arc<Engine>> = std::sync::OnceLock::new();
+    ACME.get_or_init(|| {
+        let loaded = tandem_flow::load_bot(&repo().join("bots/acme-support"));
+        Arc::new(Engine::new(loaded.bot.expect("the example bot loads")).expect("intents compile"))
+    })
+    .clone()
 }

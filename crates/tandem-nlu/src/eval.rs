@@ -1,0 +1,180 @@
+//! Measuring intent classification on public labelled data (CLINC150, BANKING77), by the
+//! protocol of ../shared/data/README.md: train on `train`, pick the out-of-scope threshold
+//! on `val`, report in-scope accuracy and out-of-scope recall on `test`, macro-F1, train time
+//! and time per prediction.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::classifier::{Classifier, Training};
+
+/// A labelled split: (text, label); out-of-scope examples have the label [`OUT_OF_SCOPE`].
+pub type Split = Vec<(String, String)>;
+
+pub const OUT_OF_SCOPE: &str = "none";
+
+/// A dataset's splits.
+#[derive(Debug, Default)]
+pub struct Dataset {
+    pub name: String,
+    pub train: Split,
+    /// In-scope and out-of-scope validation examples (to choose the threshold); may be empty.
+    pub val: Split,
+    pub test: Split,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("{0}: {1}")]
+    Format(String, String),
+}
+
+/// CLINC150 (`clinc150_data_full.json`): oos examples become [`OUT_OF_SCOPE`].
+pub fn clinc150(path: &Path) -> Result<Dataset, DataError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| DataError::Io(shown.clone(), e))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| DataError::Format(shown.clone(), e.to_string()))?;
+    let split = |names: &[&str]| -> Split {
+        names
+            .iter()
+            .flat_map(|name| json[*name].as_array().cloned().unwrap_or_default())
+            .filter_map(|pair| {
+                let text = pair[0].as_str()?.to_string();
+                let label = pair[1].as_str()?;
+                Some((text, if label == "oos" { OUT_OF_SCOPE.to_string() } else { label.to_string() }))
+            })
+            .collect()
+    };
+    Ok(Dataset {
+        name: "CLINC150".into(),
+        train: split(&["train"]),
+        val: split(&["val", "oos_val"]),
+        test: split(&["test", "oos_test"]),
+    })
+}
+
+/// BANKING77 (`banking77_train.csv`, `banking77_test.csv`, `text,category`); no out-of-scope.
+pub fn banking77(dir: &Path) -> Result<Dataset, DataError> {
+    let read = |file: &str| -> Result<Split, DataError> {
+        let path = dir.join(file);
+        let shown = path.display().to_string();
+        let mut reader = csv::Reader::from_path(&path).map_err(|e| DataError::Format(shown.clone(), e.to_string()))?;
+        reader
+            .records()
+            .map(|r| {
+                let r = r.map_err(|e| DataError::Format(shown.clone(), e.to_string()))?;
+                Ok((r.get(0).unwrap_or("").to_string(), r.get(1).unwrap_or("").to_string()))
+            })
+            .collect()
+    };
+    Ok(Dataset {
+        name: "BANKING77".into(),
+        train: read("banking77_train.csv")?,
+        val: Vec::new(),
+        test: read("banking77_test.csv")?,
+    })
+}
+
+/// What a run measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IntentReport {
+    pub dataset: String,
+    pub train_examples: usize,
+    pub in_scope_accuracy: f64,
+    /// None when the dataset has no out-of-scope test examples.
+    pub out_of_scope_recall: Option<f64>,
+    pub macro_f1: f64,
+    pub threshold: f32,
+    pub train_seconds: f64,
+    pub micros_per_prediction: f64,
+}
+
+/// Train on `train`, choose the threshold on `val`, measure on `test` (at most `limit` test
+/// examples, for quick runs).
+pub fn evaluate(data: &Dataset, settings: Training, limit: Option<usize>) -> IntentReport {
+    let in_scope: Split = data.train.iter().filter(|(_, l)| l != OUT_OF_SCOPE).cloned().collect();
+    let started = Instant::now();
+    let model = Classifier::train(&in_scope, settings);
+    let train_seconds = started.elapsed().as_secs_f64();
+
+    let threshold = choose_threshold(&model, &data.val);
+    let test: Vec<&(String, String)> = data.test.iter().take(limit.unwrap_or(usize::MAX)).collect();
+    let started = Instant::now();
+    let predicted: Vec<String> = test.iter().map(|(text, _)| predict(&model, text, threshold)).collect();
+    let micros = started.elapsed().as_secs_f64() * 1e6 / test.len().max(1) as f64;
+
+    let (mut right, mut total, mut oos_right, mut oos_total) = (0usize, 0usize, 0usize, 0usize);
+    for ((_, gold), guess) in test.iter().zip(&predicted) {
+        if gold == OUT_OF_SCOPE {
+            oos_total += 1;
+            oos_right += usize::from(guess == OUT_OF_SCOPE);
+        } else {
+            total += 1;
+            right += usize::from(guess == gold);
+        }
+    }
+    IntentReport {
+        dataset: data.name.clone(),
+        train_examples: in_scope.len(),
+        in_scope_accuracy: right as f64 / total.max(1) as f64,
+        out_of_scope_recall: (oos_total > 0).then(|| oos_right as f64 / oos_total as f64),
+        macro_f1: macro_f1(&test.iter().map(|(_, g)| g.as_str()).collect::<Vec<_>>(), &predicted),
+        threshold,
+        train_seconds,
+        micros_per_prediction: micros,
+    }
+}
+
+fn predict(model: &Classifier, text: &str, threshold: f32) -> String {
+    match model.best(text) {
+        Some((i, score)) if score >= threshold => model.labels()[i].clone(),
+        _ => OUT_OF_SCOPE.to_string(),
+    }
+}
+
+/// The decision-value threshold that maximises the mean of in-scope accuracy and
+/// out-of-scope recall on the validation split (no threshold without out-of-scope data).
+pub fn choose_threshold(model: &Classifier, val: &Split) -> f32 {
+    let scored: Vec<(bool, bool, f32)> = val
+        .iter()
+        .filter_map(|(text, gold)| {
+            let (i, score) = model.best(text)?;
+            Some((gold == OUT_OF_SCOPE, model.labels()[i] == *gold, score))
+        })
+        .collect();
+    let (oos, ins) = (scored.iter().filter(|s| s.0).count(), scored.iter().filter(|s| !s.0).count());
+    if oos == 0 || ins == 0 {
+        return f32::MIN;
+    }
+    let mut best = (f64::MIN, f32::MIN);
+    for step in 0..=200 {
+        let t = -1.0 + step as f32 * 0.01;
+        let acc = scored.iter().filter(|(o, right, s)| !o && *right && *s >= t).count() as f64 / ins as f64;
+        let rec = scored.iter().filter(|(o, _, s)| *o && *s < t).count() as f64 / oos as f64;
+        let value = (acc + rec) / 2.0;
+        if value > best.0 {
+            best = (value, t);
+        }
+    }
+    best.1
+}
+
+/// Macro-averaged F1 over the gold labels.
+pub fn macro_f1(gold: &[&str], predicted: &[String]) -> f64 {
+    let mut labels: Vec<&str> = gold.to_vec();
+    labels.sort_unstable();
+    labels.dedup();
+    let f1s: Vec<f64> = labels
+        .iter()
+        .map(|label| {
+            let tp = gold.iter().zip(predicted).filter(|(g, p)| *g == label && p == label).count() as f64;
+            let fp = gold.iter().zip(predicted).filter(|(g, p)| *g != label && p == label).count() as f64;
+            let fn_ = gold.iter().zip(predicted).filter(|(g, p)| *g == label && p != label).count() as f64;
+            if tp == 0.0 { 0.0 } else { 2.0 * tp / (2.0 * tp + fp + fn_) }
+        })
+        .collect();
+    f1s.iter().sum::<f64>() / f1s.len().max(1) as f64
+}
