@@ -69,6 +69,8 @@ enum NluCommand {
         #[arg(long)]
         bot: PathBuf,
     },
+    /// The sentiment of each line: Tandem's score and plain VADER's.
+    Sentiment,
 }
 
 #[derive(Subcommand)]
@@ -80,6 +82,15 @@ enum EvalCommand {
         #[arg(long, default_value = "../shared/data/intent")]
         data: PathBuf,
         /// Measure on at most this many test messages per dataset.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Sentiment on the four VADER human-rated sets: Pearson r and 3-class macro-F1.
+    Sentiment {
+        /// The folder with the *_GroundTruth.txt files.
+        #[arg(long, default_value = "../shared/data/sentiment")]
+        data: PathBuf,
+        /// Measure on at most this many texts per set.
         #[arg(long)]
         limit: Option<usize>,
     },
@@ -113,6 +124,8 @@ fn main() -> ExitCode {
         Command::Test { paths } => runtime().and_then(|rt| rt.block_on(conversation_tests::run(&paths))),
         Command::Nlu { what: NluCommand::Intents { bot } } => nlu::intents(&bot),
         Command::Eval { what: EvalCommand::Intents { data, limit } } => nlu::eval_intents(&data, limit),
+        Command::Nlu { what: NluCommand::Sentiment } => nlu::sentiment(),
+        Command::Eval { what: EvalCommand::Sentiment { data, limit } } => nlu::eval_sentiment(&data, limit),
     };
     match result {
         Ok(code) => code,

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use tandem_nlu::classifier::Training;
-use tandem_nlu::eval::{banking77, clinc150, evaluate};
+use tandem_nlu::eval::{SENTIMENT_SETS, banking77, clinc150, evaluate, evaluate_sentiment, sentiment_set};
+use tandem_nlu::sentiment::SentimentAnalyzer;
 
 use crate::chat::load_engine;
 
@@ -30,6 +31,37 @@ pub fn eval_intents(data: &Path, limit: Option<usize>) -> anyhow::Result<ExitCod
     for dataset in [clinc150(&data.join("clinc150_data_full.json"))?, banking77(data)?] {
         let report = evaluate(&dataset, Training::default(), limit);
         println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One JSON object per stdin line: VADER's score and Tandem's (with the support extension).
+pub fn sentiment() -> anyhow::Result<ExitCode> {
+    let (ours, vader) = (SentimentAnalyzer::default(), SentimentAnalyzer::vader_only());
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let round = |x: f64| (x * 10000.0).round() / 10000.0;
+        println!(
+            "{}",
+            serde_json::json!({ "text": line, "compound": round(ours.score(&line)), "vader": round(vader.score(&line)) })
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Pearson r and 3-class macro-F1 on the four VADER human-rated sets in `data`
+/// (../shared/data/sentiment), for plain VADER and for Tandem's extension.
+pub fn eval_sentiment(data: &Path, limit: Option<usize>) -> anyhow::Result<ExitCode> {
+    let (ours, vader) = (SentimentAnalyzer::default(), SentimentAnalyzer::vader_only());
+    for (name, stem) in SENTIMENT_SETS {
+        let mut set = sentiment_set(&data.join(format!("{stem}_GroundTruth.txt")))?;
+        set.truncate(limit.unwrap_or(usize::MAX));
+        for (scorer, analyzer) in [("vader", &vader), ("tandem", &ours)] {
+            let report = evaluate_sentiment(name, &set, |t| analyzer.score(t));
+            let mut json = serde_json::to_value(&report)?;
+            json["scorer"] = scorer.into();
+            println!("{json}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ use tandem_core::{Conversation, Event, Outbound, Timer, TimerId, Wants};
 use tandem_flow::Bot;
 use tandem_handoff::Decision;
 use tandem_nlu::IntentMatcher;
+use tandem_nlu::sentiment::SentimentAnalyzer;
 
 use crate::turn::Turn;
 
@@ -74,12 +75,18 @@ pub enum EngineError {
 pub struct Engine {
     pub bot: Bot,
     pub(crate) intents: IntentMatcher,
+    pub(crate) sentiment: SentimentAnalyzer,
 }
 
 impl Engine {
     pub fn new(bot: Bot) -> Result<Self, EngineError> {
         let intents = IntentMatcher::new(&bot.intents)?;
-        Ok(Self { bot, intents })
+        Ok(Self { bot, intents, sentiment: SentimentAnalyzer::default() })
+    }
+
+    /// The sentiment of a message, in [-1, 1].
+    pub fn sentiment(&self, text: &str) -> f64 {
+        self.sentiment.score(text)
     }
 
     /// The intents of a message, most confident first.

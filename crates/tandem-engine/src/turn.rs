@@ -53,7 +53,13 @@ impl<'a> Turn<'a> {
 
     pub fn on_message(&mut self, text: &str, button: Option<&str>, sentiment: Option<f64>) {
         self.record(Event::CustomerSaid { text: text.to_string(), button: button.map(str::to_string) });
-        if let Some(score) = sentiment {
+        // A score from upstream wins; otherwise the engine scores the text itself.
+        let score = match (sentiment, button) {
+            (Some(score), _) => Some(score),
+            (None, None) => Some(self.engine.sentiment.score(text)),
+            (None, Some(_)) => None, // a button press says nothing about mood
+        };
+        if let Some(score) = score {
             self.note_sentiment(score);
         }
         if self.conv.human_side() {

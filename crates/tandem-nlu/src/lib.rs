@@ -1,10 +1,11 @@
 //! Understanding a customer's message: intents from regex patterns, keywords, exact examples
 //! and a linear classifier trained on the examples ([`IntentMatcher`]), and how to measure
-//! it on public data ([`eval`]).
+//! it on public data ([`eval`]); and the sentiment of a message ([`sentiment`]).
 
 pub mod classifier;
 pub mod eval;
 pub mod features;
 mod intents;
+pub mod sentiment;
 
 pub use intents::{DEFAULT_THRESHOLD, IntentDefinition, IntentError, IntentMatcher, IntentScore, confidence};
