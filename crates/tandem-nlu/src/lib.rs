@@ -7,5 +7,6 @@ pub mod eval;
 pub mod features;
 mod intents;
 pub mod sentiment;
+pub mod vader;
 
 pub use intents::{DEFAULT_THRESHOLD, IntentDefinition, IntentError, IntentMatcher, IntentScore, confidence};

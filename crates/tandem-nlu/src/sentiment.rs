@@ -1,16 +1,13 @@
-//! Sentiment of a message: a compound score in [-1, 1] by VADER's method (the
-//! vader-sentimental port of Python vaderSentiment: negation, boosters, caps, punctuation,
-//! "but", emoji), plus what VADER misses in customer service, as a documented, configurable
-//! extension added to VADER's raw sum before it is normalised:
+//! Sentiment of a message: a compound score in [-1, 1] by VADER's method ([`crate::vader`], a
+//! faithful port of Python vaderSentiment 3.3.2), plus what VADER misses in customer service,
+//! as a documented, configurable extension added to VADER's raw sum before it is normalised:
 //! - emoji whose descriptions carry no lexicon word (😡, 🤬, 👍🏽 with any skin tone, ...);
 //! - support cues: "still waiting", "third time", "nobody answers", "cancel my account",
 //!   "I want a refund", ...
 
 use regex::{Regex, RegexBuilder};
-use vader_sentimental::SentimentIntensityAnalyzer;
 
-/// VADER's normalisation constant: compound = sum / sqrt(sum² + ALPHA).
-const ALPHA: f64 = 15.0;
+use crate::vader;
 
 /// Emoji VADER scores as neutral, with a valence on VADER's -4..4 scale. Skin tones and
 /// variation selectors are ignored when matching.
@@ -45,7 +42,6 @@ pub const SUPPORT_CUES: [(&str, f64); 9] = [
 
 /// Scores messages.
 pub struct SentimentAnalyzer {
-    vader: SentimentIntensityAnalyzer<'static>,
     cues: Vec<(Regex, f64)>,
     extension: bool,
 }
@@ -70,17 +66,17 @@ impl SentimentAnalyzer {
             .chain(extra.iter().cloned())
             .map(|(p, v)| RegexBuilder::new(&p).case_insensitive(true).build().map(|r| (r, v)))
             .collect::<Result<_, _>>()?;
-        Ok(Self { vader: SentimentIntensityAnalyzer::new(), cues, extension: true })
+        Ok(Self { cues, extension: true })
     }
 
     /// Plain VADER, as Python vaderSentiment scores it.
     pub fn vader_only() -> Self {
-        Self { vader: SentimentIntensityAnalyzer::new(), cues: Vec::new(), extension: false }
+        Self { cues: Vec::new(), extension: false }
     }
 
     /// The compound score of `text` in [-1, 1].
     pub fn score(&self, text: &str) -> f64 {
-        let compound = self.vader.polarity_scores(text).compound;
+        let compound = vader::compound(text);
         if !self.extension {
             return compound;
         }
@@ -88,16 +84,12 @@ impl SentimentAnalyzer {
         if extra == 0.0 {
             return compound;
         }
-        let c = compound.clamp(-0.9999, 0.9999);
-        let raw = c * ALPHA.sqrt() / (1.0 - c * c).sqrt() + extra;
-        raw / (raw * raw + ALPHA).sqrt()
+        vader::normalise(vader::raw_sum(compound) + extra)
     }
 
     fn extra_valence(&self, text: &str) -> f64 {
-        let emoji: f64 = text
-            .chars()
-            .filter_map(|ch| EMOJI.iter().find(|(e, _)| e.starts_with(ch)).map(|(_, v)| *v))
-            .sum();
+        let emoji: f64 =
+            text.chars().filter_map(|ch| EMOJI.iter().find(|(e, _)| e.starts_with(ch)).map(|(_, v)| *v)).sum();
         let cues: f64 = self.cues.iter().filter(|(re, _)| re.is_match(text)).map(|(_, v)| *v).sum();
         emoji + cues
     }

@@ -54,6 +54,13 @@ fn banking77_slice_stays_above_its_floor() {
 
 #[test]
 fn tweet_sentiment_stays_above_its_floor_and_the_extension_costs_nothing() {
+    // Every set scores as Python vaderSentiment 3.3.2 does: spot values from the package.
+    assert_eq!(
+        tandem_nlu::vader::compound(
+            "No doubt the star and everyone else involved had their hearts in the right place. Where their heads were is anyone's guess."
+        ),
+        0.7506
+    );
     let Some(data) = data() else { return };
     let mut tweets = sentiment_set(&data.join("sentiment/tweets_GroundTruth.txt")).expect("tweets load");
     assert_eq!(tweets.len(), 4200);
@@ -62,7 +69,7 @@ fn tweet_sentiment_stays_above_its_floor_and_the_extension_costs_nothing() {
     let with = evaluate_sentiment("tweets", &tweets, |t| ours.score(t));
     let without = evaluate_sentiment("tweets", &tweets, |t| vader.score(t));
     println!("{with:?}\n{without:?}");
-    assert!(with.pearson_r >= 0.85, "{with:?}");
+    assert!(with.pearson_r >= 0.86, "{with:?}");
     assert!(with.pearson_r >= without.pearson_r - 0.001, "{with:?} vs {without:?}");
     assert!(with.macro_f1 >= 0.70, "{with:?}");
 }

@@ -1,0 +1,463 @@
+//! VADER (Hutto & Gilbert, 2014), a faithful port of Python vaderSentiment 3.3.2's
+//! `polarity_scores(text)["compound"]`: the same lexicons, tokenising, boosters, ALL-CAPS
+//! emphasis, negation ("no", "never so", "without doubt", "least"), special idioms, the
+//! contrastive "but" (including the original's quirk of rescaling the first equal score),
+//! punctuation emphasis and emoji descriptions. Our own code, checked text by text against
+//! the Python package (see the README for the parity figures).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+const B_INCR: f64 = 0.293;
+const B_DECR: f64 = -0.293;
+const C_INCR: f64 = 0.733;
+const N_SCALAR: f64 = -0.74;
+const ALPHA: f64 = 15.0;
+
+const NEGATE: [&str; 59] = [
+    "aint",
+    "arent",
+    "cannot",
+    "cant",
+    "couldnt",
+    "darent",
+    "didnt",
+    "doesnt",
+    "ain't",
+    "aren't",
+    "can't",
+    "couldn't",
+    "daren't",
+    "didn't",
+    "doesn't",
+    "dont",
+    "hadnt",
+    "hasnt",
+    "havent",
+    "isnt",
+    "mightnt",
+    "mustnt",
+    "neither",
+    "don't",
+    "hadn't",
+    "hasn't",
+    "haven't",
+    "isn't",
+    "mightn't",
+    "mustn't",
+    "neednt",
+    "needn't",
+    "never",
+    "none",
+    "nope",
+    "nor",
+    "not",
+    "nothing",
+    "nowhere",
+    "oughtnt",
+    "shant",
+    "shouldnt",
+    "uhuh",
+    "wasnt",
+    "werent",
+    "oughtn't",
+    "shan't",
+    "shouldn't",
+    "uh-uh",
+    "wasn't",
+    "weren't",
+    "without",
+    "wont",
+    "wouldnt",
+    "won't",
+    "wouldn't",
+    "rarely",
+    "seldom",
+    "despite",
+];
+
+const INCREASING: [&str; 60] = [
+    "absolutely",
+    "amazingly",
+    "awfully",
+    "completely",
+    "considerable",
+    "considerably",
+    "decidedly",
+    "deeply",
+    "effing",
+    "enormous",
+    "enormously",
+    "entirely",
+    "especially",
+    "exceptional",
+    "exceptionally",
+    "extreme",
+    "extremely",
+    "fabulously",
+    "flipping",
+    "flippin",
+    "frackin",
+    "fracking",
+    "fricking",
+    "frickin",
+    "frigging",
+    "friggin",
+    "fully",
+    "fuckin",
+    "fucking",
+    "fuggin",
+    "fugging",
+    "greatly",
+    "hella",
+    "highly",
+    "hugely",
+    "incredible",
+    "incredibly",
+    "intensely",
+    "major",
+    "majorly",
+    "more",
+    "most",
+    "particularly",
+    "purely",
+    "quite",
+    "really",
+    "remarkably",
+    "so",
+    "substantially",
+    "thoroughly",
+    "total",
+    "totally",
+    "tremendous",
+    "tremendously",
+    "uber",
+    "unbelievably",
+    "unusually",
+    "utter",
+    "utterly",
+    "very",
+];
+
+const DECREASING: [&str; 27] = [
+    "almost",
+    "barely",
+    "hardly",
+    "just enough",
+    "kind of",
+    "kinda",
+    "kindof",
+    "kind-of",
+    "less",
+    "little",
+    "marginal",
+    "marginally",
+    "occasional",
+    "occasionally",
+    "partly",
+    "scarce",
+    "scarcely",
+    "slight",
+    "slightly",
+    "somewhat",
+    "sort of",
+    "sorta",
+    "sortof",
+    "sort-of",
+    "",
+    "",
+    "",
+];
+
+const SPECIAL_CASES: [(&str, f64); 9] = [
+    ("the shit", 3.0),
+    ("the bomb", 3.0),
+    ("bad ass", 1.5),
+    ("badass", 1.5),
+    ("bus stop", 0.0),
+    ("yeah right", -2.0),
+    ("kiss of death", -1.5),
+    ("to die for", 3.0),
+    ("beating heart", 3.5),
+];
+
+const ASCII_PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+
+static LEXICON: LazyLock<HashMap<&'static str, f64>> = LazyLock::new(|| {
+    include_str!("../data/vader_lexicon.txt")
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.trim().split('\t');
+            Some((fields.next()?, fields.next()?.parse().ok()?))
+        })
+        .collect()
+});
+
+static EMOJI: LazyLock<HashMap<char, &'static str>> = LazyLock::new(|| {
+    include_str!("../data/emoji_utf8_lexicon.txt")
+        .lines()
+        .filter_map(|line| {
+            let (emoji, description) = line.trim().split_once('\t')?;
+            let mut chars = emoji.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => Some((c, description.split('\t').next().unwrap_or(description))),
+                _ => None, // like Python, which looks up one character at a time
+            }
+        })
+        .collect()
+});
+
+static BOOSTERS: LazyLock<HashMap<&'static str, f64>> = LazyLock::new(|| {
+    INCREASING
+        .iter()
+        .map(|w| (*w, B_INCR))
+        .chain(DECREASING.iter().filter(|w| !w.is_empty()).map(|w| (*w, B_DECR)))
+        .collect()
+});
+
+/// VADER's compound score of `text`, rounded to 4 decimals as Python does.
+pub fn compound(text: &str) -> f64 {
+    let text = describe_emoji(text);
+    let words: Vec<&str> = text.split_whitespace().map(strip_punctuation_if_word).collect();
+    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let cap_differential = {
+        let caps = words.iter().filter(|w| is_upper(w)).count();
+        caps > 0 && caps < words.len()
+    };
+    let mut sentiments: Vec<f64> = Vec::with_capacity(words.len());
+    for i in 0..words.len() {
+        let is_modifier = BOOSTERS.contains_key(lower[i].as_str())
+            || (lower[i] == "kind" && lower.get(i + 1).is_some_and(|n| n == "of"));
+        let valence = if is_modifier { 0.0 } else { valence(&words, &lower, i, cap_differential) };
+        sentiments.push(valence);
+    }
+    but_check(&lower, &mut sentiments);
+    if sentiments.is_empty() {
+        return 0.0;
+    }
+    let mut sum: f64 = sentiments.iter().sum();
+    let emphasis = punctuation_emphasis(&text);
+    if sum > 0.0 {
+        sum += emphasis;
+    } else if sum < 0.0 {
+        sum -= emphasis;
+    }
+    let normalised = (sum / (sum * sum + ALPHA).sqrt()).clamp(-1.0, 1.0);
+    (normalised * 10000.0).round() / 10000.0
+}
+
+/// VADER's raw sum for a compound score (the inverse of its normalisation).
+pub fn raw_sum(compound: f64) -> f64 {
+    let c = compound.clamp(-0.9999, 0.9999);
+    c * ALPHA.sqrt() / (1.0 - c * c).sqrt()
+}
+
+/// A raw sum as a compound score in [-1, 1].
+pub fn normalise(sum: f64) -> f64 {
+    (sum / (sum * sum + ALPHA).sqrt()).clamp(-1.0, 1.0)
+}
+
+fn describe_emoji(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut previous_space = true;
+    for ch in text.chars() {
+        match EMOJI.get(&ch) {
+            Some(description) => {
+                if !previous_space {
+                    out.push(' ');
+                }
+                out.push_str(description);
+                previous_space = false;
+            }
+            None => {
+                out.push(ch);
+                previous_space = ch == ' ';
+            }
+        }
+    }
+    out.trim().to_string()
+}
+
+fn strip_punctuation_if_word(token: &str) -> &str {
+    let stripped = token.trim_matches(|c| ASCII_PUNCTUATION.contains(c));
+    if stripped.chars().count() <= 2 { token } else { stripped }
+}
+
+/// Python's `str.isupper()`: some cased character, none lowercase.
+fn is_upper(word: &str) -> bool {
+    word.chars().any(char::is_uppercase) && !word.chars().any(char::is_lowercase)
+}
+
+fn negated(word: &str) -> bool {
+    NEGATE.contains(&word) || word.contains("n't")
+}
+
+fn in_lexicon(word: &str) -> bool {
+    LEXICON.contains_key(word)
+}
+
+fn valence(words: &[&str], lower: &[String], i: usize, cap_differential: bool) -> f64 {
+    let item = lower[i].as_str();
+    let Some(&base) = LEXICON.get(item) else { return 0.0 };
+    let mut valence = base;
+    if item == "no" && i + 1 < words.len() && in_lexicon(&lower[i + 1]) {
+        valence = 0.0;
+    }
+    if (i > 0 && lower[i - 1] == "no")
+        || (i > 1 && lower[i - 2] == "no")
+        || (i > 2 && lower[i - 3] == "no" && (lower[i - 1] == "or" || lower[i - 1] == "nor"))
+    {
+        valence = base * N_SCALAR;
+    }
+    if is_upper(words[i]) && cap_differential {
+        valence += if valence > 0.0 { C_INCR } else { -C_INCR };
+    }
+    for start in 0..3 {
+        if i > start && !in_lexicon(&lower[i - (start + 1)]) {
+            let mut s = scalar(words[i - (start + 1)], &lower[i - (start + 1)], valence, cap_differential);
+            if start == 1 && s != 0.0 {
+                s *= 0.95;
+            }
+            if start == 2 && s != 0.0 {
+                s *= 0.9;
+            }
+            valence += s;
+            valence = negation_check(valence, lower, start, i);
+            if start == 2 {
+                valence = special_idioms_check(valence, lower, i);
+            }
+        }
+    }
+    least_check(valence, lower, i)
+}
+
+fn scalar(word: &str, lower: &str, valence: f64, cap_differential: bool) -> f64 {
+    let Some(&boost) = BOOSTERS.get(lower) else { return 0.0 };
+    let mut scalar = if valence < 0.0 { -boost } else { boost };
+    if is_upper(word) && cap_differential {
+        scalar += if valence > 0.0 { C_INCR } else { -C_INCR };
+    }
+    scalar
+}
+
+fn negation_check(valence: f64, lower: &[String], start: usize, i: usize) -> f64 {
+    let w = |back: usize| lower[i - back].as_str();
+    match start {
+        0 if negated(w(1)) => valence * N_SCALAR,
+        1 if w(2) == "never" && (w(1) == "so" || w(1) == "this") => valence * 1.25,
+        1 if w(2) == "without" && w(1) == "doubt" => valence,
+        1 if negated(w(2)) => valence * N_SCALAR,
+        2 if (w(3) == "never" && (w(2) == "so" || w(2) == "this")) || (w(1) == "so" || w(1) == "this") => {
+            valence * 1.25
+        }
+        2 if w(3) == "without" && (w(2) == "doubt" || w(1) == "doubt") => valence,
+        2 if negated(w(3)) => valence * N_SCALAR,
+        _ => valence,
+    }
+}
+
+fn special_idioms_check(mut valence: f64, lower: &[String], i: usize) -> f64 {
+    let special = |seq: &str| SPECIAL_CASES.iter().find(|(s, _)| *s == seq).map(|(_, v)| *v);
+    let (w3, w2, w1, w0) = (&lower[i - 3], &lower[i - 2], &lower[i - 1], &lower[i]);
+    let one_zero = format!("{w1} {w0}");
+    let two_one_zero = format!("{w2} {w1} {w0}");
+    let two_one = format!("{w2} {w1}");
+    let three_two_one = format!("{w3} {w2} {w1}");
+    let three_two = format!("{w3} {w2}");
+    for seq in [&one_zero, &two_one_zero, &two_one, &three_two_one, &three_two] {
+        if let Some(v) = special(seq) {
+            valence = v;
+            break;
+        }
+    }
+    if lower.len() - 1 > i
+        && let Some(v) = special(&format!("{w0} {}", lower[i + 1]))
+    {
+        valence = v;
+    }
+    if lower.len() - 1 > i + 1
+        && let Some(v) = special(&format!("{w0} {} {}", lower[i + 1], lower[i + 2]))
+    {
+        valence = v;
+    }
+    for n_gram in [&three_two_one, &three_two, &two_one] {
+        if let Some(b) = BOOSTERS.get(n_gram.as_str()) {
+            valence += b;
+        }
+    }
+    valence
+}
+
+fn least_check(valence: f64, lower: &[String], i: usize) -> f64 {
+    if i > 1 && !in_lexicon(&lower[i - 1]) && lower[i - 1] == "least" {
+        if lower[i - 2] != "at" && lower[i - 2] != "very" {
+            return valence * N_SCALAR;
+        }
+    } else if i > 0 && !in_lexicon(&lower[i - 1]) && lower[i - 1] == "least" {
+        return valence * N_SCALAR;
+    }
+    valence
+}
+
+/// Python's `_but_check`, quirk included: each score rescales the *first* equal score.
+fn but_check(lower: &[String], sentiments: &mut [f64]) {
+    let Some(bi) = lower.iter().position(|w| w == "but") else { return };
+    for k in 0..sentiments.len() {
+        let sentiment = sentiments[k];
+        let si = sentiments.iter().position(|s| *s == sentiment).unwrap_or(k);
+        if si < bi {
+            sentiments[si] = sentiment * 0.5;
+        } else if si > bi {
+            sentiments[si] = sentiment * 1.5;
+        }
+    }
+}
+
+fn punctuation_emphasis(text: &str) -> f64 {
+    let exclamations = text.matches('!').count().min(4) as f64 * 0.292;
+    let questions = match text.matches('?').count() {
+        0 | 1 => 0.0,
+        n @ 2..=3 => n as f64 * 0.18,
+        _ => 0.96,
+    };
+    exclamations + questions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scores from Python vaderSentiment 3.3.2's own examples.
+    #[test]
+    fn matches_python_on_its_examples() {
+        let cases = [
+            ("VADER is smart, handsome, and funny.", 0.8316),
+            ("VADER is smart, handsome, and funny!", 0.8439),
+            ("VADER is very smart, handsome, and funny.", 0.8545),
+            ("VADER is VERY SMART, handsome, and FUNNY.", 0.9227),
+            ("VADER is VERY SMART, handsome, and FUNNY!!!", 0.9342),
+            ("VADER is VERY SMART, uber handsome, and FRIGGIN FUNNY!!!", 0.9469),
+            ("VADER is not smart, handsome, nor funny.", -0.7424),
+            ("The book was good.", 0.4404),
+            ("At least it isn't a horrible book.", 0.431),
+            ("The book was only kind of good.", 0.3832),
+            ("The plot was good, but the characters are uncompelling and the dialog is not great.", -0.7042),
+            ("Today SUX!", -0.5461),
+            ("Today only kinda sux! But I'll get by, lol", 0.5249),
+            ("Make sure you :) or :D today!", 0.8633),
+            ("Catch utf-8 emoji such as such as 💘 and 💋 and 😁", 0.875),
+            ("Not bad at all", 0.431),
+            ("", 0.0),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(compound(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_normalisation_inverts() {
+        for c in [-0.9, -0.3, 0.0, 0.5, 0.95] {
+            assert!((normalise(raw_sum(c)) - c).abs() < 1e-9);
+        }
+    }
+}
