@@ -382,7 +382,10 @@ impl Compiler<'_> {
                     let hint = suggest(&value.value, &known);
                     self.report.error(file, value.pos, format!("unknown intent `{}`{hint}", value.value));
                 }
-                RouteCondition::Intent(value.value.clone(), def.min_confidence.as_ref().map_or(0.5, |m| m.value))
+                RouteCondition::Intent(
+                    value.value.clone(),
+                    def.min_confidence.as_ref().map_or(tandem_nlu::DEFAULT_THRESHOLD, |m| m.value),
+                )
             }
             "match" => RouteCondition::Match(self.regex(file, value)?),
             "button" => {

@@ -117,7 +117,7 @@ pub struct RouteDef {
     /// The answer means this intent.
     #[serde(default)]
     pub intent: Option<At<String>>,
-    /// With `intent`: the least confidence the route accepts (default 0.5).
+    /// With `intent`: the least confidence the route accepts (default 0.6).
     #[serde(default)]
     pub min_confidence: Option<At<f64>>,
     /// The answer matches this regular expression.

@@ -14,7 +14,7 @@ pub struct Training {
 
 impl Default for Training {
     fn default() -> Self {
-        Self { c: 0.5, epochs: 8 }
+        Self { c: 2.0, epochs: 20 }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Turning a message into a sparse TF-IDF vector: lowercase word unigrams and bigrams, and
-//! character 2- to 5-grams inside word boundaries, hashed (FNV-1a), with sublinear term
-//! frequency and L2 normalisation. Deterministic: the same text gives the same vector.
+//! character 2- to 5-grams of the words joined by single spaces (so grams cross word
+//! boundaries), hashed (FNV-1a), with sublinear term frequency and L2 normalisation.
+//! Deterministic: the same text gives the same vector.
 
 use std::collections::HashMap;
 
@@ -18,16 +19,16 @@ pub fn hashed_counts(text: &str) -> HashMap<u64, f32> {
         if let Some(next) = words.get(i + 1) {
             add(fnv(b'b', word.as_bytes(), next.as_bytes()));
         }
-        let padded: Vec<char> = std::iter::once(' ').chain(word.chars()).chain(std::iter::once(' ')).collect();
-        let mut buf = [0u8; 32];
-        for n in 2..=5 {
-            for gram in padded.windows(n) {
-                let mut len = 0;
-                for c in gram {
-                    len += c.encode_utf8(&mut buf[len..]).len();
-                }
-                add(fnv(b'c', &buf[..len], b""));
+    }
+    let joined: Vec<char> = std::iter::once(' ').chain(words.join(" ").chars()).chain(std::iter::once(' ')).collect();
+    let mut buf = [0u8; 32];
+    for n in 2..=5 {
+        for gram in joined.windows(n) {
+            let mut len = 0;
+            for c in gram {
+                len += c.encode_utf8(&mut buf[len..]).len();
             }
+            add(fnv(b'c', &buf[..len], b""));
         }
     }
     counts
@@ -101,10 +102,12 @@ mod tests {
 
     #[test]
     fn words_bigrams_and_char_grams() {
-        let counts = hashed_counts("Hi hi");
-        // w:hi, b:hi hi, c:" h","hi","i ", " hi","hi ", " hi " -> each twice except the bigram
-        assert_eq!(counts.len(), 8);
+        let counts = hashed_counts("Hi, hi!");
+        // w:hi, b:hi hi, and the char grams of " hi hi ": " h","hi","i "," hi","hi ","i h",
+        // " hi ","hi h","i hi"," hi h","hi hi","i hi "
+        assert_eq!(counts.len(), 14);
         assert_eq!(counts[&fnv(b'w', b"hi", b"")], 2.0);
+        assert_eq!(counts[&fnv(b'c', b" hi", b"")], 2.0);
     }
 
     #[test]

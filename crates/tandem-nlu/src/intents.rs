@@ -50,7 +50,7 @@ pub struct IntentMatcher {
 }
 
 /// Below this confidence a classifier guess counts as "none" (out of scope), by default.
-pub const DEFAULT_THRESHOLD: f64 = 0.5;
+pub const DEFAULT_THRESHOLD: f64 = 0.6;
 
 /// A decision value as a confidence in (0, 1): 0.5 on the decision boundary, near 1 a
 /// margin beyond it.
