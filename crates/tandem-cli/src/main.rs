@@ -70,7 +70,11 @@ enum NluCommand {
         bot: PathBuf,
     },
     /// The sentiment of each line: Tandem's score and plain VADER's.
-    Sentiment,
+    Sentiment {
+        /// Include this bot's own sentiment cues.
+        #[arg(long)]
+        bot: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -124,7 +128,7 @@ fn main() -> ExitCode {
         Command::Test { paths } => runtime().and_then(|rt| rt.block_on(conversation_tests::run(&paths))),
         Command::Nlu { what: NluCommand::Intents { bot } } => nlu::intents(&bot),
         Command::Eval { what: EvalCommand::Intents { data, limit } } => nlu::eval_intents(&data, limit),
-        Command::Nlu { what: NluCommand::Sentiment } => nlu::sentiment(),
+        Command::Nlu { what: NluCommand::Sentiment { bot } } => nlu::sentiment(bot.as_deref()),
         Command::Eval { what: EvalCommand::Sentiment { data, limit } } => nlu::eval_sentiment(&data, limit),
     };
     match result {

@@ -35,16 +35,17 @@ pub fn eval_intents(data: &Path, limit: Option<usize>) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// One JSON object per stdin line: VADER's score and Tandem's (with the support extension).
-pub fn sentiment() -> anyhow::Result<ExitCode> {
+/// One JSON object per stdin line: VADER's score and Tandem's (with the support extension,
+/// and the bot's own cues when a bot is given).
+pub fn sentiment(bot: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let engine = bot.map(load_engine).transpose()?;
     let (ours, vader) = (SentimentAnalyzer::default(), SentimentAnalyzer::vader_only());
     for line in std::io::stdin().lock().lines() {
         let line = line?;
+        let score = engine.as_ref().map_or_else(|| ours.score(&line), |e| e.sentiment(&line));
         let round = |x: f64| (x * 10000.0).round() / 10000.0;
-        println!(
-            "{}",
-            serde_json::json!({ "text": line, "compound": round(ours.score(&line)), "vader": round(vader.score(&line)) })
-        );
+        let json = serde_json::json!({ "text": line, "compound": round(score), "vader": round(vader.score(&line)) });
+        println!("{json}");
     }
     Ok(ExitCode::SUCCESS)
 }

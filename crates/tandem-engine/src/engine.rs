@@ -68,6 +68,8 @@ pub struct Transition {
 pub enum EngineError {
     #[error("the bot's intents do not compile: {0}")]
     Intents(#[from] tandem_nlu::IntentError),
+    #[error("the bot's sentiment cues do not compile: {0}")]
+    Sentiment(String),
 }
 
 /// A bot ready to talk: its flows and what understands messages.
@@ -81,7 +83,10 @@ pub struct Engine {
 impl Engine {
     pub fn new(bot: Bot) -> Result<Self, EngineError> {
         let intents = IntentMatcher::new(&bot.intents)?;
-        Ok(Self { bot, intents, sentiment: SentimentAnalyzer::default() })
+        let intents = intents.with_threshold(bot.intent_threshold);
+        let sentiment =
+            SentimentAnalyzer::new(&bot.sentiment_cues).map_err(|e| EngineError::Sentiment(e.to_string()))?;
+        Ok(Self { bot, intents, sentiment })
     }
 
     /// The sentiment of a message, in [-1, 1].

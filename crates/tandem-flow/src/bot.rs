@@ -38,6 +38,10 @@ pub struct Bot {
     /// Marks a VIP customer (first in the queue).
     pub vip: Option<Condition>,
     pub handoff: HandoffSettings,
+    /// Below this confidence a classifier guess is out of scope.
+    pub intent_threshold: f64,
+    /// Extra sentiment cues: (regex, valence).
+    pub sentiment_cues: Vec<(String, f64)>,
 }
 
 /// A rule that brings in a human when it holds.

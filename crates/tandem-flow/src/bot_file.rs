@@ -49,6 +49,22 @@ pub struct BotFile {
     /// Defaults for every handoff.
     #[serde(default)]
     pub handoff: Option<HandoffDefaults>,
+    /// How messages are understood.
+    #[serde(default)]
+    pub understanding: Option<UnderstandingDef>,
+}
+
+/// Settings of intent classification and sentiment.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnderstandingDef {
+    /// Below this confidence (0 to 1) a classifier guess is out of scope (default 0.6).
+    #[serde(default)]
+    pub threshold: Option<At<f64>>,
+    /// More support cues for sentiment: a regex (case-insensitive) and its valence on
+    /// VADER's -4..4 scale, e.g. `'\bsnail.?s pace\b': -1.5`.
+    #[serde(default)]
+    pub sentiment_cues: Entries<At<f64>>,
 }
 
 /// A named person who answers customers.

@@ -207,6 +207,7 @@ fn assemble(bot_file: Option<(PathBuf, BotFile)>, flows: Vec<(PathBuf, FlowFile)
     };
     let vip = bot_file.as_ref().and_then(|(file, bot)| bot.vip.as_ref().and_then(|v| compiler.condition(file, v)));
     let handoff = crate::team::settings(&mut compiler, bot_path, bot_def);
+    let (intent_threshold, sentiment_cues) = understanding(&bot_file, report);
 
     // The graph checks only make sense once every step and target resolved.
     let compiled_cleanly = !report.has_errors();
@@ -240,6 +241,8 @@ fn assemble(bot_file: Option<(PathBuf, BotFile)>, flows: Vec<(PathBuf, FlowFile)
         escalation,
         vip,
         handoff: handoff?,
+        intent_threshold,
+        sentiment_cues,
     })
 }
 
@@ -370,4 +373,30 @@ fn read_rows(bot_file: &Path, data: &At<String>, report: &mut Report) -> Option<
             None
         }
     }
+}
+
+/// The bot's understanding settings, checked.
+fn understanding(bot: &Option<(PathBuf, BotFile)>, report: &mut Report) -> (f64, Vec<(String, f64)>) {
+    let Some((file, def)) = bot.as_ref().and_then(|(f, b)| b.understanding.as_ref().map(|u| (f, u))) else {
+        return (tandem_nlu::DEFAULT_THRESHOLD, Vec::new());
+    };
+    let threshold = match &def.threshold {
+        Some(t) if (0.0..=1.0).contains(&t.value) => t.value,
+        Some(t) => {
+            report.error(file, t.pos, "`threshold` is a confidence from 0 to 1");
+            tandem_nlu::DEFAULT_THRESHOLD
+        }
+        None => tandem_nlu::DEFAULT_THRESHOLD,
+    };
+    let mut cues = Vec::new();
+    for (pattern, valence) in def.sentiment_cues.iter() {
+        if let Err(e) = author_regex(&pattern.value) {
+            report.error(file, pattern.pos, e);
+        } else if !(-4.0..=4.0).contains(&valence.value) {
+            report.error(file, valence.pos, "a cue's valence is on VADER's scale, from -4 to 4");
+        } else {
+            cues.push((pattern.value.clone(), valence.value));
+        }
+    }
+    (threshold, cues)
 }
