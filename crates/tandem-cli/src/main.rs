@@ -3,6 +3,7 @@
 //! `test` runs conversation tests.
 
 mod agent_console;
+mod bench;
 mod chat;
 mod check;
 mod conversation_tests;
@@ -50,6 +51,16 @@ enum Command {
     },
     /// Run conversation tests (*.test.yaml) in files or folders (default: ./flows).
     Test { paths: Vec<PathBuf> },
+    /// Run the reference support-dialogue workload and print one JSON line.
+    Bench {
+        #[arg(long, default_value_t = 10_000)]
+        conversations: usize,
+        #[arg(long, value_enum, default_value = "memory")]
+        mode: bench::Mode,
+        /// Another bot to run the workload through (default: the benchmark's own).
+        #[arg(long)]
+        bot: Option<PathBuf>,
+    },
     /// Try a bot's understanding: one JSON line per line of stdin.
     Nlu {
         #[command(subcommand)]
@@ -109,7 +120,9 @@ enum SchemaKind {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG").unwrap_or_else(|_| "warn,sqlx=error".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -127,6 +140,9 @@ fn main() -> ExitCode {
         Command::Chat { bot, db, name, chat } => runtime().and_then(|rt| rt.block_on(chat::run(&bot, db, name, chat))),
         Command::Test { paths } => runtime().and_then(|rt| rt.block_on(conversation_tests::run(&paths))),
         Command::Nlu { what: NluCommand::Intents { bot } } => nlu::intents(&bot),
+        Command::Bench { conversations, mode, bot } => {
+            runtime().and_then(|rt| rt.block_on(bench::run(conversations, mode, bot)))
+        }
         Command::Eval { what: EvalCommand::Intents { data, limit } } => nlu::eval_intents(&data, limit),
         Command::Nlu { what: NluCommand::Sentiment { bot } } => nlu::sentiment(bot.as_deref()),
         Command::Eval { what: EvalCommand::Sentiment { data, limit } } => nlu::eval_sentiment(&data, limit),

@@ -159,6 +159,22 @@ impl Turn<'_> {
         }
     }
 
+    /// The customer wrote while waiting for a person: say so, if the bot has a `waiting`
+    /// message, until the agent's first reply.
+    pub(crate) fn acknowledge_waiting(&mut self) {
+        let Some(message) = self.bot().handoff.say.waiting else { return };
+        let waiting = match &self.conv.owner {
+            Owner::Queued { .. } => true,
+            Owner::Agent { .. } => {
+                self.conv.vars.get("agent").and_then(|a| a.get("replied")) != Some(&Value::Bool(true))
+            }
+            _ => false,
+        };
+        if waiting {
+            self.announce(message);
+        }
+    }
+
     /// A parked chat's first fitting shift starts: back in line, to be routed.
     pub(crate) fn on_shift_start(&mut self) {
         self.record(Event::TimerFired { kind: "shift_start".into(), step: String::new() });
@@ -205,6 +221,9 @@ impl Turn<'_> {
                 format!("only the agent who has the chat can do that; it is {}", self.conv.owner.describe()),
             ),
             AgentAction::Reply(text) => {
+                if let Some(Value::Object(about)) = self.conv.vars.get_mut("agent") {
+                    about.insert("replied".into(), Value::Bool(true));
+                }
                 let name = self.agent_name(agent);
                 self.deliver(Some(name), text.clone(), Vec::new());
             }

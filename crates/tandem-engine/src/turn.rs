@@ -63,7 +63,9 @@ impl<'a> Turn<'a> {
             self.note_sentiment(score);
         }
         if self.conv.human_side() {
-            return; // kept in the journal for the agent; the bot does not answer
+            // Kept in the journal for the agent; the bot does not answer for itself.
+            self.acknowledge_waiting();
+            return;
         }
         let answer = button.unwrap_or(text);
         self.conv.vars.insert("answer".into(), Value::String(answer.to_string()));

@@ -74,6 +74,7 @@ pub struct HandoffMessages {
     pub offline: TemplateId,
     pub requeued: TemplateId,
     pub transferred: TemplateId,
+    pub waiting: Option<TemplateId>,
 }
 
 /// One flow of a bot.

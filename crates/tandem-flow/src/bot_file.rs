@@ -161,6 +161,10 @@ pub struct HandoffDefaults {
     /// Said when an agent passes the chat to someone else.
     #[serde(default)]
     pub transferred: Option<At<String>>,
+    /// Said when the customer writes while waiting for a person (in line, or before the
+    /// assigned agent's first reply); nothing if not set.
+    #[serde(default)]
+    pub waiting: Option<At<String>>,
 }
 
 /// An intent recognised at every step; when it matches, the bot goes to `goto`.

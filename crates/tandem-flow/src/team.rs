@@ -187,7 +187,9 @@ pub fn settings(c: &mut Compiler, file: Option<&Path>, bot: Option<&BotFile>) ->
         offline: message(defaults.and_then(|d| d.offline_say.as_ref()), OFFLINE)?,
         requeued: message(defaults.and_then(|d| d.requeued.as_ref()), REQUEUED)?,
         transferred: message(defaults.and_then(|d| d.transferred.as_ref()), TRANSFERRED)?,
+        waiting: None,
     };
+    let waiting = defaults.and_then(|d| d.waiting.as_ref()).and_then(|w| c.template(file, &w.value, w.pos));
     let mut step = |given: Option<&At<String>>, key: &str| {
         given.and_then(|g| {
             c.names.resolve_step(None, &g.value).map_err(|e| c.report.error(file, g.pos, format!("`{key}` {e}"))).ok()
@@ -195,5 +197,5 @@ pub fn settings(c: &mut Compiler, file: Option<&Path>, bot: Option<&BotFile>) ->
     };
     let on_return = step(defaults.and_then(|d| d.on_return.as_ref()), "on_return");
     let csat = step(defaults.and_then(|d| d.csat.as_ref()), "csat");
-    Some(HandoffSettings { on_return, csat, say })
+    Some(HandoffSettings { on_return, csat, say: HandoffMessages { waiting, ..say } })
 }

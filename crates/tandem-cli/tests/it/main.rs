@@ -1,6 +1,7 @@
 //! End-to-end tests of the real `tandem` binary on real files.
 
 mod agent_mode;
+mod bench;
 mod check;
 mod restart;
 mod test_command;

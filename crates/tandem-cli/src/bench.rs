@@ -1,0 +1,188 @@
+//! `tandem bench`: the reference workload of ../shared/bench/support-dialogue.md through the
+//! real engine, handoff and store. N conversations, step-major (turn 1 to all, then turn 2,
+//! ...), every reply checked against the table; one JSON line out; exit 1 on any mismatch.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use tandem_core::{Channel, ChannelError, ConversationId, Inbound, Outbound, Store, SystemClock, UserProfile};
+use tandem_engine::{MemoryStore, Runtime};
+use tandem_store::SqliteStore;
+
+use crate::chat::load_engine;
+
+/// Where the benchmark's bot and flow live, next to this crate.
+pub const BENCH_BOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/support-dialogue");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// In-memory store, one message at a time.
+    Memory,
+    /// SQLite, every turn committed before its reply counts as sent, one message at a time.
+    Sqlite,
+    /// SQLite, all conversations as concurrent clients.
+    Concurrent,
+}
+
+/// Keeps the replies of each conversation's current turn.
+#[derive(Default)]
+struct Replies(Mutex<HashMap<String, Vec<String>>>);
+
+#[async_trait]
+impl Channel for Replies {
+    fn name(&self) -> &str {
+        "bench"
+    }
+    async fn send(&self, id: &ConversationId, message: &Outbound) -> Result<(), ChannelError> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(id.chat.clone()).or_default().push(message.text.clone());
+        Ok(())
+    }
+}
+
+/// What conversation `c` says at `turn` (1-5), and the replies it must get.
+fn script(c: usize, turn: usize) -> (String, Vec<String>) {
+    let order = format!("ORD-{:05}", c % 100_000);
+    let angry = c % 5 == 0;
+    match turn {
+        1 => ("hi".into(), vec!["Hi! I'm the support bot. What is your order number?".into()]),
+        2 => (
+            "it's 12345".into(),
+            vec!["Sorry, that is not a valid order number (format ABC-12345). Please try again.".into()],
+        ),
+        3 => (format!("my order is {order}"), vec![format!("Thanks, order {order}. Please describe the issue.")]),
+        4 if angry => (
+            "This is the worst service ever, I am furious!".into(),
+            vec!["I'm sorry for the trouble. I'm transferring you to a human agent (Alice).".into()],
+        ),
+        4 => (
+            "The package arrived damaged, can you help?".into(),
+            vec![format!("I've opened a ticket for {order}. Anything else?")],
+        ),
+        _ if angry => ("thanks".into(), vec!["Agent Alice has been notified and will join shortly.".into()]),
+        _ => ("thanks".into(), vec!["Glad I could help. Goodbye!".into()]),
+    }
+}
+
+fn inbound(c: usize, turn: usize, text: String) -> Inbound {
+    Inbound {
+        conversation: ConversationId::new("bench", c.to_string()),
+        user: UserProfile { id: c.to_string(), name: "Customer".into() },
+        text,
+        button: None,
+        platform_id: Some(format!("{c}-{turn}")),
+        sentiment: None,
+    }
+}
+
+/// Run the workload and print its JSON line.
+pub async fn run(conversations: usize, mode: Mode, bot: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let engine = Arc::new(load_engine(bot.as_deref().unwrap_or(Path::new(BENCH_BOT)))?);
+    let dir = tempfile::tempdir()?;
+    let store: Arc<dyn Store> = match mode {
+        Mode::Memory => Arc::new(MemoryStore::new()),
+        Mode::Sqlite | Mode::Concurrent => Arc::new(SqliteStore::open(&dir.path().join("bench.sqlite")).await?),
+    };
+    let replies = Arc::new(Replies::default());
+    let runtime = Arc::new(Runtime::new(engine, store, Arc::new(SystemClock)).with_channel(replies.clone()));
+
+    let rss_base = rss_kib("VmRSS");
+    let mut latencies: Vec<u32> = Vec::with_capacity(conversations * 5);
+    let mut mismatches = 0usize;
+    let mut rss_live = rss_base;
+    let started = Instant::now();
+    for turn in 1..=5 {
+        if mode == Mode::Concurrent {
+            let mut tasks = tokio::task::JoinSet::new();
+            for c in 0..conversations {
+                let runtime = runtime.clone();
+                tasks.spawn(async move {
+                    let (text, _) = script(c, turn);
+                    let sent = Instant::now();
+                    runtime.handle(inbound(c, turn, text)).await.map(|_| sent.elapsed().as_micros() as u32)
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                latencies.push(done??);
+            }
+        } else {
+            for c in 0..conversations {
+                let (text, _) = script(c, turn);
+                let sent = Instant::now();
+                runtime.handle(inbound(c, turn, text)).await?;
+                latencies.push(sent.elapsed().as_micros() as u32);
+            }
+        }
+        let mut got = replies.0.lock().unwrap_or_else(|e| e.into_inner());
+        for c in 0..conversations {
+            let said = got.remove(&c.to_string()).unwrap_or_default();
+            if said != script(c, turn).1 {
+                if mismatches < 3 {
+                    eprintln!(
+                        "mismatch: conversation {c}, turn {turn}: got {said:?}, expected {:?}",
+                        script(c, turn).1
+                    );
+                }
+                mismatches += 1;
+            }
+        }
+        if turn == 4 {
+            rss_live = rss_kib("VmRSS");
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let percentile =
+        |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0);
+    let messages = conversations * 5;
+    let mib = |kib: u64| (kib as f64 / 1024.0 * 10.0).round() / 10.0;
+    // The spec's key order, so the line compares as text with other frameworks' lines.
+    let line = format!(
+        concat!(
+            r#"{{"framework":"tandem {} ({})","conversations":{},"messages":{},"wall_s":{:.3},"msgs_per_s":{:.0},"#,
+            r#""lat_us_p50":{},"lat_us_p90":{},"lat_us_p99":{},"lat_us_max":{},"rss_base_MiB":{},"rss_live_MiB":{},"#,
+            r#""rss_peak_MiB":{},"live_state_KiB_per_conv":{:.2},"mismatches":{}}}"#
+        ),
+        env!("CARGO_PKG_VERSION"),
+        mode_name(mode),
+        conversations,
+        messages,
+        wall,
+        messages as f64 / wall,
+        percentile(0.50),
+        percentile(0.90),
+        percentile(0.99),
+        latencies.last().copied().unwrap_or(0),
+        mib(rss_base),
+        mib(rss_live),
+        mib(rss_kib("VmHWM")),
+        rss_live.saturating_sub(rss_base) as f64 / conversations.max(1) as f64,
+        mismatches,
+    );
+    println!("{line}");
+    Ok(if mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Memory => "memory",
+        Mode::Sqlite => "sqlite",
+        Mode::Concurrent => "concurrent",
+    }
+}
+
+/// A `/proc/self/status` field in KiB (0 where there is no /proc).
+fn rss_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}

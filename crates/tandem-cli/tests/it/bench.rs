@@ -1,0 +1,34 @@
+//! `tandem bench` runs the reference workload through the real engine and checks every reply.
+
+use crate::tandem;
+
+#[test]
+fn the_workload_runs_in_every_mode_with_no_mismatch_and_prints_the_spec_line() {
+    for (mode, conversations) in [("memory", "200"), ("sqlite", "20"), ("concurrent", "20")] {
+        let out = tandem(&["bench", "--conversations", conversations, "--mode", mode]);
+        let line = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{mode}: {line}\n{}", String::from_utf8_lossy(&out.stderr));
+        let json: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
+        assert_eq!(json["mismatches"], 0);
+        assert_eq!(json["framework"], format!("tandem {} ({mode})", env!("CARGO_PKG_VERSION")));
+        assert_eq!(json["messages"].as_u64(), Some(conversations.parse::<u64>().unwrap() * 5));
+        let keys = [
+            "framework",
+            "conversations",
+            "messages",
+            "wall_s",
+            "msgs_per_s",
+            "lat_us_p50",
+            "lat_us_p90",
+            "lat_us_p99",
+            "lat_us_max",
+            "rss_base_MiB",
+            "rss_live_MiB",
+            "rss_peak_MiB",
+            "live_state_KiB_per_conv",
+            "mismatches",
+        ];
+        let positions: Vec<usize> = keys.iter().map(|k| line.find(&format!("\"{k}\":")).expect(k)).collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "keys in the spec's order: {line}");
+    }
+}
