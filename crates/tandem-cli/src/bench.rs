@@ -46,7 +46,7 @@ impl Channel for Replies {
 /// What conversation `c` says at `turn` (1-5), and the replies it must get.
 fn script(c: usize, turn: usize) -> (String, Vec<String>) {
     let order = format!("ORD-{:05}", c % 100_000);
-    let angry = c % 5 == 0;
+    let angry = c.is_multiple_of(5);
     match turn {
         1 => ("hi".into(), vec!["Hi! I'm the support bot. What is your order number?".into()]),
         2 => (
