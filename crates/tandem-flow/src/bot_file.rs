@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::model::IntentDef;
 use crate::span::{At, Entries};
 
 /// A bot: what customers talk to on a channel.
@@ -27,7 +28,7 @@ pub struct BotFile {
     pub vars: Entries<Value>,
     /// Intents that interrupt any step, e.g. `human` or `restart`.
     #[serde(default)]
-    pub intents: Entries<GlobalIntentDef>,
+    pub intents: Entries<IntentDef>,
     /// Actions that steps can `call`.
     #[serde(default)]
     pub actions: Entries<ActionDef>,
@@ -165,23 +166,6 @@ pub struct HandoffDefaults {
     /// assigned agent's first reply); nothing if not set.
     #[serde(default)]
     pub waiting: Option<At<String>>,
-}
-
-/// An intent recognised at every step; when it matches, the bot goes to `goto`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GlobalIntentDef {
-    /// Example messages (kept for the trained classifier).
-    #[serde(default)]
-    pub examples: Vec<String>,
-    /// Regular expressions (case-insensitive) that mean this intent.
-    #[serde(default)]
-    pub patterns: Vec<At<String>>,
-    /// Words or phrases (case-insensitive, whole words) that mean this intent.
-    #[serde(default)]
-    pub keywords: Vec<String>,
-    /// Where to go when the intent matches, at any step: `flow` or `flow.step`.
-    pub goto: At<String>,
 }
 
 /// An action a step can `call`.

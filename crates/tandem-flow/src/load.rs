@@ -179,8 +179,12 @@ fn assemble(bot_file: Option<(PathBuf, BotFile)>, flows: Vec<(PathBuf, FlowFile)
             let globals = bot
                 .intents
                 .iter()
-                .filter_map(|(name, def)| {
-                    Some((name.value.clone(), resolve_global(&names, file, &def.goto, "goto", report)?))
+                .filter_map(|(name, def)| match &def.goto {
+                    Some(goto) => Some((name.value.clone(), resolve_global(&names, file, goto, "goto", report)?)),
+                    None => {
+                        report.error(file, name.pos, format!("global intent `{}` needs a `goto`", name.value));
+                        None
+                    }
                 })
                 .collect();
             let mut vars: Map<String, Value> = bot.vars.iter().map(|(k, v)| (k.value.clone(), v.clone())).collect();
@@ -330,6 +334,13 @@ fn intents(
     }
     for (file, flow) in flows {
         for (name, def) in flow.intents.iter() {
+            if let Some(goto) = &def.goto {
+                report.error(
+                    file,
+                    goto.pos,
+                    "`goto` on an intent belongs in bot.yaml (a global intent); a flow routes intents with `next`",
+                );
+            }
             add(file, name, &def.patterns, &def.keywords, &def.examples);
         }
     }

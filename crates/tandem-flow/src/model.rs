@@ -30,7 +30,7 @@ pub struct FlowFile {
     pub steps: Entries<StepDef>,
 }
 
-/// An intent: what the customer means, recognised by regex patterns and keywords.
+/// An intent: what the customer means, recognised by regex patterns, keywords and examples.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntentDef {
@@ -43,6 +43,10 @@ pub struct IntentDef {
     /// Words or phrases (case-insensitive, whole words) that mean this intent.
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// In bot.yaml only (a global intent, recognised at every step): where to go when it
+    /// matches, `flow` or `flow.step`.
+    #[serde(default)]
+    pub goto: Option<At<String>>,
 }
 
 /// One message, or several sent one after the other. Handlebars templates.
