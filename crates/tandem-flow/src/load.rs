@@ -301,48 +301,37 @@ fn intents(
     flows: &[(PathBuf, FlowFile)],
     report: &mut Report,
 ) -> Vec<IntentDefinition> {
-    let mut specs: Vec<IntentDefinition> = Vec::new();
-    let mut add =
-        |file: &Path, name: &At<String>, patterns: &[At<String>], keywords: &[String], examples: &[String]| {
-            for p in patterns {
-                if let Err(e) = author_regex(&p.value) {
-                    report.error(file, p.pos, e);
-                }
-            }
-            if patterns.is_empty() && keywords.is_empty() && examples.is_empty() {
-                report.warning(
-                    file,
-                    name.pos,
-                    format!("intent `{}` has no patterns, keywords or examples, so nothing can match it", name.value),
-                );
-            }
-            let spec = match specs.iter_mut().position(|s| s.name == name.value) {
-                Some(i) => &mut specs[i],
-                None => {
-                    specs.push(IntentDefinition { name: name.value.clone(), ..IntentDefinition::default() });
-                    specs.last_mut().expect("just pushed")
-                }
-            };
-            spec.patterns.extend(patterns.iter().map(|p| p.value.clone()));
-            spec.keywords.extend_from_slice(keywords);
-            spec.examples.extend_from_slice(examples);
-        };
-    if let Some((file, bot)) = bot {
-        for (name, def) in bot.intents.iter() {
-            add(file, name, &def.patterns, &def.keywords, &def.examples);
+    for (file, flow) in flows {
+        for goto in flow.intents.iter().filter_map(|(_, def)| def.goto.as_ref()) {
+            let why = "`goto` on an intent belongs in bot.yaml (a global intent); a flow routes intents with `next`";
+            report.error(file, goto.pos, why);
         }
     }
-    for (file, flow) in flows {
-        for (name, def) in flow.intents.iter() {
-            if let Some(goto) = &def.goto {
-                report.error(
-                    file,
-                    goto.pos,
-                    "`goto` on an intent belongs in bot.yaml (a global intent); a flow routes intents with `next`",
-                );
+    let all = bot.iter().flat_map(|(file, b)| b.intents.iter().map(move |(n, d)| (file, n, d)));
+    let all = all.chain(flows.iter().flat_map(|(file, f)| f.intents.iter().map(move |(n, d)| (file, n, d))));
+    let mut specs: Vec<IntentDefinition> = Vec::new();
+    for (file, name, def) in all {
+        for p in &def.patterns {
+            if let Err(e) = author_regex(&p.value) {
+                report.error(file, p.pos, e);
             }
-            add(file, name, &def.patterns, &def.keywords, &def.examples);
         }
+        if def.patterns.is_empty() && def.keywords.is_empty() && def.examples.is_empty() {
+            let message =
+                format!("intent `{}` has no patterns, keywords or examples, so nothing can match it", name.value);
+            report.warning(file, name.pos, message);
+        }
+        let index = match specs.iter().position(|s| s.name == name.value) {
+            Some(i) => i,
+            None => {
+                specs.push(IntentDefinition { name: name.value.clone(), ..IntentDefinition::default() });
+                specs.len() - 1
+            }
+        };
+        let spec = &mut specs[index];
+        spec.patterns.extend(def.patterns.iter().map(|p| p.value.clone()));
+        spec.keywords.extend_from_slice(&def.keywords);
+        spec.examples.extend_from_slice(&def.examples);
     }
     specs
 }
