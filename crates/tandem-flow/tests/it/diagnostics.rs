@@ -1,5 +1,5 @@
 //! The corpus of broken flows and bots under tests/: each gets exactly the diagnostics in its
-//! `.expected` file (`line:col: severity: message`, with the file name when a bot has several).
+//! `.expected` file (`file:line:col: severity: message`).
 //! `TANDEM_BLESS=1` rewrites the expected files (review the diff before committing).
 
 use std::path::Path;
@@ -8,15 +8,11 @@ use tandem_flow::{Report, load_bot, load_flows};
 
 use crate::repo;
 
-fn render(report: &Report, base: &Path, single_file: bool) -> String {
+fn render(report: &Report, base: &Path) -> String {
     let mut out = String::new();
     for d in report.sorted() {
-        let place = if single_file {
-            String::new()
-        } else {
-            format!("{}:", d.file.strip_prefix(base).unwrap_or(&d.file).display())
-        };
-        out.push_str(&format!("{place}{}:{}: {}: {}\n", d.pos.line, d.pos.col, d.severity.label(), d.message));
+        let file = d.file.strip_prefix(base).unwrap_or(&d.file).display();
+        out.push_str(&format!("{file}:{}:{}: {}: {}\n", d.pos.line, d.pos.col, d.severity.label(), d.message));
     }
     out
 }
@@ -46,7 +42,7 @@ fn every_broken_flow_gets_its_exact_diagnostics() {
     for file in &files {
         let loaded = load_flows(std::slice::from_ref(file));
         assert!(!loaded.report.diagnostics.is_empty(), "{} has no diagnostics", file.display());
-        compare(&file.with_extension("expected"), &render(&loaded.report, &dir, true), &mut failures);
+        compare(&file.with_extension("expected"), &render(&loaded.report, &dir), &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -59,7 +55,7 @@ fn every_broken_bot_gets_its_exact_diagnostics() {
         let bot = entry.expect("entry").path();
         let loaded = load_bot(&bot);
         assert!(loaded.bot.is_none(), "{} loaded despite its errors", bot.display());
-        compare(&bot.join("expected.txt"), &render(&loaded.report, &bot, false), &mut failures);
+        compare(&bot.join("expected.txt"), &render(&loaded.report, &bot), &mut failures);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
