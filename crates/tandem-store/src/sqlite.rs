@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite};
 use tandem_core::{
     Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, Outbound, OutboxMessage, Store, StoreError,
     Timer,
@@ -103,27 +103,34 @@ impl Store for SqliteStore {
                 .await
                 .map_err(db_error)?;
         }
-        for entry in &commit.events {
-            sqlx::query("INSERT INTO journal (conversation_id, seq, at, event) VALUES (?, ?, ?, ?)")
-                .bind(&key)
-                .bind(entry.seq as i64)
-                .bind(micros(entry.at))
-                .bind(to_json(&entry.event)?)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+        // One statement for all of a step's journal rows, and one for its outbox rows: each
+        // statement is a round trip to the connection's thread.
+        if !commit.events.is_empty() {
+            let events: Vec<(i64, i64, String)> = commit
+                .events
+                .iter()
+                .map(|e| Ok((e.seq as i64, micros(e.at), to_json(&e.event)?)))
+                .collect::<Result<_, StoreError>>()?;
+            let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO journal (conversation_id, seq, at, event) ");
+            insert.push_values(&events, |mut row, (seq, at, event)| {
+                row.push_bind(&key).push_bind(seq).push_bind(at).push_bind(event);
+            });
+            insert.build().execute(&mut *tx).await.map_err(db_error)?;
         }
         let mut outbox = Vec::with_capacity(commit.outbox.len());
-        for message in commit.outbox {
-            let row =
-                sqlx::query("INSERT INTO outbox (conversation_id, message, created_at) VALUES (?, ?, ?) RETURNING id")
-                    .bind(&key)
-                    .bind(to_json(&message)?)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            outbox.push(OutboxMessage { id: row.get(0), conversation: commit.conversation.id.clone(), message });
+        if !commit.outbox.is_empty() {
+            let bodies: Vec<String> = commit.outbox.iter().map(to_json).collect::<Result<_, _>>()?;
+            let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO outbox (conversation_id, message, created_at) ");
+            insert.push_values(&bodies, |mut row, body| {
+                row.push_bind(&key).push_bind(body).push_bind(now);
+            });
+            insert.push(" RETURNING id");
+            let ids = insert.build().fetch_all(&mut *tx).await.map_err(db_error)?;
+            let mut ids: Vec<i64> = ids.iter().map(|r| r.get(0)).collect();
+            ids.sort_unstable();
+            for (id, message) in ids.into_iter().zip(commit.outbox) {
+                outbox.push(OutboxMessage { id, conversation: commit.conversation.id.clone(), message });
+            }
         }
         sqlx::query(
             "INSERT INTO conversations (id, state, owner, updated_at) VALUES (?, ?, ?, ?) \
