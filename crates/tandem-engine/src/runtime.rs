@@ -230,11 +230,8 @@ impl Runtime {
 
     async fn apply_locked(&self, work: Work) -> Result<(Handled, Option<Work>), RuntimeError> {
         let id = &work.id;
-        if let Some(pid) = &work.inbound_id
-            && self.store.seen_inbound(id, pid).await?
-        {
-            return Ok((Handled::Duplicate, None));
-        }
+        // A redelivered message is caught by the commit itself (its platform id is unique),
+        // so the hot path makes no separate look-up for it.
         let now = self.clock.now();
         let conversation = match self.store.load(id).await? {
             Some(mut c) => {
