@@ -43,6 +43,9 @@ impl Turn<'_> {
     /// Check the bot's escalation rules; the first that holds brings in a human.
     pub(crate) fn escalate_by_rules(&mut self, text: &str) -> bool {
         let bot = self.bot();
+        if bot.escalation.is_empty() {
+            return false;
+        }
         let data = self.data();
         let vars = Variables::from_json(&data);
         for rule in &bot.escalation {

@@ -457,23 +457,49 @@ impl<'a> Turn<'a> {
     // ----- data for templates and conditions -----
 
     pub(crate) fn render(&self, template: TemplateId) -> String {
-        self.bot().templates.render(template, &Value::Object(self.data()))
+        self.bot().templates.render_with(template, || self.view())
     }
 
-    /// Everything templates and conditions can read.
+    /// Everything templates and conditions can read, as an owned map (for conditions).
     pub(crate) fn data(&self) -> Map<String, Value> {
-        let mut data = self.conv.vars.clone();
-        let user = &self.conv.user;
-        data.insert(
-            "user".into(),
-            json!({ "id": user.id, "name": user.name, "first_name": user.first_name(), "channel": self.conv.id.channel }),
-        );
-        data.insert("bot".into(), Value::Object(self.bot().vars.clone()));
-        data.insert("fallbacks".into(), json!(self.conv.fallbacks));
-        data
+        match serde_json::to_value(self.view()) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    }
+
+    /// Everything templates and conditions can read, borrowed from the conversation.
+    fn view(&self) -> DataView<'_> {
+        DataView { conv: &self.conv, bot_vars: &self.bot().vars }
     }
 
     pub(crate) fn names(&self, at: StepRef) -> (String, String) {
         (self.bot().flow(at).name.clone(), self.bot().step(at).name.clone())
+    }
+}
+
+/// The variables of a conversation plus `user`, `bot` and `fallbacks`, serialised straight
+/// from the conversation without copying it first (rendering is on every reply).
+struct DataView<'a> {
+    conv: &'a Conversation,
+    bot_vars: &'a Map<String, Value>,
+}
+
+impl serde::Serialize for DataView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        const OWN: [&str; 3] = ["user", "bot", "fallbacks"];
+        let user = &self.conv.user;
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in self.conv.vars.iter().filter(|(name, _)| !OWN.contains(&name.as_str())) {
+            map.serialize_entry(name, value)?;
+        }
+        map.serialize_entry(
+            "user",
+            &json!({ "id": user.id, "name": user.name, "first_name": user.first_name(), "channel": self.conv.id.channel }),
+        )?;
+        map.serialize_entry("bot", self.bot_vars)?;
+        map.serialize_entry("fallbacks", &self.conv.fallbacks)?;
+        map.end()
     }
 }

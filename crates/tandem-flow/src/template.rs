@@ -12,12 +12,18 @@ pub type TemplateId = usize;
 /// Every template of a bot.
 pub struct Templates {
     registry: Handlebars<'static>,
-    count: usize,
+    /// Per template: its registry name, and its text when it has nothing to fill in.
+    entries: Vec<Entry>,
+}
+
+struct Entry {
+    name: String,
+    literal: Option<String>,
 }
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Templates({})", self.count)
+        write!(f, "Templates({})", self.entries.len())
     }
 }
 
@@ -25,7 +31,7 @@ impl Default for Templates {
     fn default() -> Self {
         let mut registry = Handlebars::new();
         registry.register_escape_fn(handlebars::no_escape);
-        Self { registry, count: 0 }
+        Self { registry, entries: Vec::new() }
     }
 }
 
@@ -33,16 +39,32 @@ impl Templates {
     /// Compile and keep a template. On a syntax error, says what is wrong in a sentence.
     pub fn add(&mut self, source: &str) -> Result<TemplateId, String> {
         let template = compile(source)?;
-        let id = self.count;
-        self.registry.register_template(&id.to_string(), template);
-        self.count += 1;
+        let id = self.entries.len();
+        let literal = match template.elements.as_slice() {
+            [] => Some(String::new()),
+            [TemplateElement::RawString(text)] => Some(text.clone()),
+            _ => None,
+        };
+        let name = id.to_string();
+        self.registry.register_template(&name, template);
+        self.entries.push(Entry { name, literal });
         Ok(id)
     }
 
     /// Render with `data`. A template cannot fail at run time in front of a customer: a
     /// missing value renders empty (the linter reports variables nothing sets).
     pub fn render<T: Serialize>(&self, id: TemplateId, data: &T) -> String {
-        self.registry.render(&id.to_string(), data).unwrap_or_default()
+        self.render_with(id, || data)
+    }
+
+    /// Render with the data `data()` gives, asked for only when the template has something
+    /// to fill in (most messages are plain text).
+    pub fn render_with<T: Serialize>(&self, id: TemplateId, data: impl FnOnce() -> T) -> String {
+        let Some(entry) = self.entries.get(id) else { return String::new() };
+        match &entry.literal {
+            Some(text) => text.clone(),
+            None => self.registry.render(&entry.name, &data()).unwrap_or_default(),
+        }
     }
 }
 
@@ -107,6 +129,18 @@ mod tests {
         let mut templates = Templates::default();
         let id = templates.add("{{a}} & {{b}}").unwrap();
         assert_eq!(templates.render(id, &serde_json::json!({"a": "<Tom & Jerry>"})), "<Tom & Jerry> & ");
+    }
+
+    #[test]
+    fn plain_text_is_not_rendered_and_needs_no_data() {
+        let mut templates = Templates::default();
+        let plain = templates.add("Hello & welcome").unwrap();
+        let empty = templates.add("").unwrap();
+        let filled = templates.add("Hi {{a}}").unwrap();
+        let no_data = || -> serde_json::Value { panic!("plain text asked for data") };
+        assert_eq!(templates.render_with(plain, no_data), "Hello & welcome");
+        assert_eq!(templates.render_with(empty, no_data), "");
+        assert_eq!(templates.render_with(filled, || serde_json::json!({"a": "Jo"})), "Hi Jo");
     }
 
     #[test]
