@@ -16,6 +16,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use tandem_flow::schema::{FileKind, schema_json};
 
+/// mimalloc: the engine allocates many small strings and maps per turn, and glibc's malloc
+/// spent a third of a benchmark turn in free and consolidation.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "tandem", version, about = "Customer chat bots that work in tandem with named human agents")]
 struct Cli {
