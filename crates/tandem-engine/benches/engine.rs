@@ -1,0 +1,138 @@
+//! Time per operation on the engine's hot path, with the reference workload's bot
+//! (crates/tandem-cli/bench/support-dialogue): the pure step function for each kind of turn,
+//! template rendering, route matching, and a commit to the in-memory store.
+//! `cargo bench -p tandem-engine`.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use chrono::{DateTime, TimeZone, Utc};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use serde_json::json;
+use tandem_core::{Commit, Conversation, ConversationId, Store, UserProfile, number_events};
+use tandem_engine::{Engine, Input, MemoryStore};
+use tandem_flow::bot::RouteCondition;
+use tandem_flow::template::Templates;
+
+const BOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tandem-cli/bench/support-dialogue");
+
+fn engine() -> Engine {
+    let loaded = tandem_flow::load_bot(Path::new(BOT));
+    Engine::new(loaded.bot.expect("the bench bot loads")).expect("the bench bot compiles")
+}
+
+fn message(text: &str) -> Input {
+    Input::Message { text: text.into(), button: None, sentiment: None }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0).single().expect("a valid time")
+}
+
+/// The conversation after the customer said each of `said`, in order.
+fn after(engine: &Engine, said: &[&str]) -> Conversation {
+    let id = ConversationId::new("bench", "1");
+    let user = UserProfile { id: "1".into(), name: "Customer".into() };
+    said.iter().fold(Conversation::new(id, user, now()), |c, text| engine.step(c, &message(text), now()).conversation)
+}
+
+fn step(c: &mut Criterion) {
+    let engine = engine();
+    let turns: [(&str, &[&str], &str); 5] = [
+        ("step: first message (greeting)", &[], "hi"),
+        ("step: capture fails (retry)", &["hi"], "it's 12345"),
+        ("step: capture + templated prompt", &["hi", "it's 12345"], "my order is ORD-00042"),
+        (
+            "step: route to ticket",
+            &["hi", "it's 12345", "my order is ORD-00042"],
+            "The package arrived damaged, can you help?",
+        ),
+        (
+            "step: route to handoff",
+            &["hi", "it's 12345", "my order is ORD-00042"],
+            "This is the worst service ever, I am furious!",
+        ),
+    ];
+    for (name, before, text) in turns {
+        let conversation = after(&engine, before);
+        let input = message(text);
+        c.bench_function(name, |b| {
+            b.iter_batched(
+                || conversation.clone(),
+                |conv| black_box(engine.step(conv, &input, now())),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+}
+
+fn template(c: &mut Criterion) {
+    let mut templates = Templates::default();
+    let plain = templates.add("Glad I could help. Goodbye!").expect("a template");
+    let filled = templates.add("Thanks, order {{order}}. Please describe the issue.").expect("a template");
+    let data = json!({ "order": "ORD-00042", "user": { "name": "Customer" }, "fallbacks": 0 });
+    c.bench_function("template: plain text", |b| b.iter(|| black_box(templates.render(plain, &data))));
+    c.bench_function("template: one variable", |b| b.iter(|| black_box(templates.render(filled, &data))));
+}
+
+fn routes(c: &mut Criterion) {
+    let engine = engine();
+    let describe = after(&engine, &["hi", "it's 12345", "my order is ORD-00042"]);
+    let at = describe.bot_at().expect("at a step");
+    let step = engine.bot.find(&at.flow, &at.step).expect("the describe step");
+    let routes = &engine.bot.step(step).routes;
+    // The first route whose `match:` holds, or the `else` route.
+    let choose = |text: &str| {
+        routes.iter().position(|r| match &r.condition {
+            RouteCondition::Match(regex) => regex.is_match(text),
+            RouteCondition::Else => true,
+            _ => false,
+        })
+    };
+    c.bench_function("route: match the describe step's routes", |b| {
+        b.iter(|| black_box(choose(black_box("The package arrived damaged, can you help?"))))
+    });
+    let acme = Engine::new(
+        tandem_flow::load_bot(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bots/acme-support"))
+            .bot
+            .expect("the example bot loads"),
+    )
+    .expect("the example bot compiles");
+    c.bench_function("route: understand intents (acme-support)", |b| {
+        b.iter(|| black_box(acme.understand(black_box("I'd like to send the scarf back, it doesn't fit"))))
+    });
+}
+
+fn commit(c: &mut Criterion) {
+    let engine = engine();
+    let rt = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+    let store = MemoryStore::new();
+    let start = after(&engine, &["hi"]);
+    let mut n = 0u64;
+    c.bench_function("commit: one turn to the memory store", |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                let mut conv = start.clone();
+                conv.id.chat = n.to_string();
+                let t = engine.step(conv, &message("it's 12345"), now());
+                let mut conversation = t.conversation;
+                let events = number_events(&mut conversation, now(), t.effects.events);
+                Commit {
+                    conversation,
+                    inbound_id: Some(n.to_string()),
+                    fired_timer: None,
+                    events,
+                    outbox: t.effects.outbound,
+                    set_timers: t.effects.set_timers,
+                    cancel_timers: t.effects.cancel_timers,
+                }
+            },
+            |commit| black_box(rt.block_on(store.commit(commit))),
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+criterion_group!(benches, step, template, routes, commit);
+criterion_main!(benches);
