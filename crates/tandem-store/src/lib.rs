@@ -3,6 +3,7 @@
 //! instances on one database, comes with its own issue.)
 
 mod codec;
+mod group_commit;
 mod sqlite;
 
 pub use sqlite::SqliteStore;

@@ -1,5 +1,7 @@
-//! The SQLite store: every commit is one `BEGIN IMMEDIATE` transaction, so a step's state,
-//! journal, outbox and timers are written together or not at all.
+//! The SQLite store: a step's state, journal, outbox and timers are written in one
+//! `BEGIN IMMEDIATE` transaction, together or not at all; concurrent steps of many
+//! conversations share that transaction (group commit, see [`crate::group_commit`]). Reads go
+//! straight to the pool (WAL: they never wait for the writer).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -7,19 +9,22 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite};
 use tandem_core::{
     Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, Outbound, OutboxMessage, Store, StoreError,
     Timer,
 };
+use tokio::sync::{mpsc, oneshot};
 
-use crate::codec::{conversation_id, db_error, from_json, from_micros, micros, to_json};
+use crate::codec::{conversation_id, db_error, from_json, from_micros, micros};
+use crate::group_commit::{self, EncodedCommit, Write};
 
 /// Conversations in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: mpsc::Sender<Write>,
 }
 
 impl SqliteStore {
@@ -42,8 +47,17 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(format!("migrating {}: {e}", path.display())))?;
-        Ok(Self { pool })
+        let writer = group_commit::start(pool.clone());
+        Ok(Self { pool, writer })
     }
+
+    async fn queue(&self, write: Write) -> Result<(), StoreError> {
+        self.writer.send(write).await.map_err(|_| writer_gone())
+    }
+}
+
+fn writer_gone() -> StoreError {
+    StoreError::Database("the store's writer has stopped (its runtime shut down)".into())
 }
 
 #[async_trait]
@@ -68,83 +82,9 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
-        let key = commit.conversation.id.key();
-        let now = micros(commit.conversation.updated_at);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
-        if let Some(pid) = &commit.inbound_id {
-            let inserted = sqlx::query("INSERT INTO inbound (conversation_id, platform_id, received_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
-                .bind(&key)
-                .bind(pid)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            if inserted.rows_affected() == 0 {
-                return Ok(CommitOutcome::Duplicate);
-            }
-        }
-        if let Some(timer) = &commit.fired_timer {
-            let deleted =
-                sqlx::query("DELETE FROM timers WHERE id = ?").bind(timer).execute(&mut *tx).await.map_err(db_error)?;
-            if deleted.rows_affected() == 0 {
-                return Ok(CommitOutcome::Duplicate);
-            }
-        }
-        for timer in &commit.cancel_timers {
-            sqlx::query("DELETE FROM timers WHERE id = ?").bind(timer).execute(&mut *tx).await.map_err(db_error)?;
-        }
-        for timer in &commit.set_timers {
-            sqlx::query("INSERT OR REPLACE INTO timers (id, conversation_id, due_at, kind) VALUES (?, ?, ?, ?)")
-                .bind(&timer.id)
-                .bind(&key)
-                .bind(micros(timer.due))
-                .bind(to_json(&timer.kind)?)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
-        // One statement for all of a step's journal rows, and one for its outbox rows: each
-        // statement is a round trip to the connection's thread.
-        if !commit.events.is_empty() {
-            let events: Vec<(i64, i64, String)> = commit
-                .events
-                .iter()
-                .map(|e| Ok((e.seq as i64, micros(e.at), to_json(&e.event)?)))
-                .collect::<Result<_, StoreError>>()?;
-            let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO journal (conversation_id, seq, at, event) ");
-            insert.push_values(&events, |mut row, (seq, at, event)| {
-                row.push_bind(&key).push_bind(seq).push_bind(at).push_bind(event);
-            });
-            insert.build().execute(&mut *tx).await.map_err(db_error)?;
-        }
-        let mut outbox = Vec::with_capacity(commit.outbox.len());
-        if !commit.outbox.is_empty() {
-            let bodies: Vec<String> = commit.outbox.iter().map(to_json).collect::<Result<_, _>>()?;
-            let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO outbox (conversation_id, message, created_at) ");
-            insert.push_values(&bodies, |mut row, body| {
-                row.push_bind(&key).push_bind(body).push_bind(now);
-            });
-            insert.push(" RETURNING id");
-            let ids = insert.build().fetch_all(&mut *tx).await.map_err(db_error)?;
-            let mut ids: Vec<i64> = ids.iter().map(|r| r.get(0)).collect();
-            ids.sort_unstable();
-            for (id, message) in ids.into_iter().zip(commit.outbox) {
-                outbox.push(OutboxMessage { id, conversation: commit.conversation.id.clone(), message });
-            }
-        }
-        sqlx::query(
-            "INSERT INTO conversations (id, state, owner, updated_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state, owner = excluded.owner, updated_at = excluded.updated_at",
-        )
-        .bind(&key)
-        .bind(to_json(&commit.conversation)?)
-        .bind(commit.conversation.owner.label())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(CommitOutcome::Committed(outbox))
+        let (reply, outcome) = oneshot::channel();
+        self.queue(Write::Commit(Box::new(EncodedCommit::new(commit)?), reply)).await?;
+        outcome.await.map_err(|_| writer_gone())?
     }
 
     async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
@@ -193,17 +133,12 @@ impl Store for SqliteStore {
     }
 
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError> {
-        let now = micros(Utc::now());
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
-        for id in ids {
-            sqlx::query("UPDATE outbox SET delivered_at = ? WHERE id = ?")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+        if ids.is_empty() {
+            return Ok(());
         }
-        tx.commit().await.map_err(db_error)
+        let (done, outcome) = oneshot::channel();
+        self.queue(Write::Delivered { ids: ids.to_vec(), at: micros(Utc::now()), done }).await?;
+        outcome.await.map_err(|_| writer_gone())?
     }
 
     async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError> {

@@ -2,4 +2,5 @@
 //! that fire once, the outbox), persistence across reopening, and the runtime on top.
 
 mod contract;
+mod group_commit;
 mod sqlite;
