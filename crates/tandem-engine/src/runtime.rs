@@ -164,7 +164,8 @@ impl Runtime {
         Ok(delivered)
     }
 
-    /// Fire timers and redeliver the outbox every `every`, forever. Run it in a task.
+    /// Fire timers and redeliver the outbox, forever: at least every `every`, and sooner when
+    /// the next timer is due sooner. Run it in a task.
     pub async fn run_background(self: Arc<Self>, every: Duration) {
         loop {
             if let Err(e) = self.fire_due_timers().await {
@@ -173,7 +174,11 @@ impl Runtime {
             if let Err(e) = self.deliver_pending().await {
                 tracing::error!("delivering the outbox: {e}");
             }
-            tokio::time::sleep(every).await;
+            let until_next = match self.store.next_timer_due().await {
+                Ok(Some(due)) => (due - self.clock.now()).to_std().unwrap_or_default(),
+                _ => every,
+            };
+            tokio::time::sleep(until_next.clamp(Duration::from_millis(1), every)).await;
         }
     }
 
