@@ -26,6 +26,8 @@ pub enum Mode {
     Sqlite,
     /// SQLite, all conversations as concurrent clients.
     Concurrent,
+    /// SQLite with N stored conversations and N pending timers: start-up, memory, timer lag.
+    Scale,
 }
 
 /// Keeps the replies of each conversation's current turn.
@@ -84,7 +86,9 @@ pub async fn run(conversations: usize, mode: Mode, bot: Option<PathBuf>) -> anyh
     let dir = tempfile::tempdir()?;
     let store: Arc<dyn Store> = match mode {
         Mode::Memory => Arc::new(MemoryStore::new()),
-        Mode::Sqlite | Mode::Concurrent => Arc::new(SqliteStore::open(&dir.path().join("bench.sqlite")).await?),
+        Mode::Sqlite | Mode::Concurrent | Mode::Scale => {
+            Arc::new(SqliteStore::open(&dir.path().join("bench.sqlite")).await?)
+        }
     };
     let replies = Arc::new(Replies::default());
     let runtime = Arc::new(Runtime::new(engine, store, Arc::new(SystemClock)).with_channel(replies.clone()));
@@ -171,11 +175,12 @@ fn mode_name(mode: Mode) -> &'static str {
         Mode::Memory => "memory",
         Mode::Sqlite => "sqlite",
         Mode::Concurrent => "concurrent",
+        Mode::Scale => "scale",
     }
 }
 
 /// A `/proc/self/status` field in KiB (0 where there is no /proc).
-fn rss_kib(field: &str) -> u64 {
+pub(crate) fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -4,6 +4,7 @@
 
 mod agent_console;
 mod bench;
+mod bench_scale;
 mod chat;
 mod check;
 mod conversation_tests;
@@ -65,6 +66,12 @@ enum Command {
         /// Another bot to run the workload through (default: the benchmark's own).
         #[arg(long)]
         bot: Option<PathBuf>,
+        /// With `--mode scale`: new conversations whose timers are timed after the restart.
+        #[arg(long, default_value_t = 1_000)]
+        hot: usize,
+        /// With `--mode scale`: restart on this seeded file instead of seeding one.
+        #[arg(long)]
+        db: Option<PathBuf>,
     },
     /// Try a bot's understanding: one JSON line per line of stdin.
     Nlu {
@@ -145,7 +152,13 @@ fn main() -> ExitCode {
         Command::Chat { bot, db, name, chat } => runtime().and_then(|rt| rt.block_on(chat::run(&bot, db, name, chat))),
         Command::Test { paths } => runtime().and_then(|rt| rt.block_on(conversation_tests::run(&paths))),
         Command::Nlu { what: NluCommand::Intents { bot } } => nlu::intents(&bot),
-        Command::Bench { conversations, mode, bot } => {
+        Command::Bench { conversations, mode: bench::Mode::Scale, hot, db, .. } => runtime()
+            .and_then(|rt| match db {
+                Some(db) => rt.block_on(bench_scale::restart(&db, hot)),
+                None => rt.block_on(bench_scale::run(conversations, hot)),
+            })
+            .map(|()| ExitCode::SUCCESS),
+        Command::Bench { conversations, mode, bot, .. } => {
             runtime().and_then(|rt| rt.block_on(bench::run(conversations, mode, bot)))
         }
         Command::Eval { what: EvalCommand::Intents { data, limit } } => nlu::eval_intents(&data, limit),

@@ -51,6 +51,12 @@ impl SqliteStore {
         Ok(Self { pool, writer })
     }
 
+    /// How many timers wait to fire.
+    pub async fn pending_timers(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM timers").fetch_one(&self.pool).await.map_err(db_error)?;
+        Ok(row.get::<i64, _>(0) as u64)
+    }
+
     async fn queue(&self, write: Write) -> Result<(), StoreError> {
         self.writer.send(write).await.map_err(|_| writer_gone())
     }

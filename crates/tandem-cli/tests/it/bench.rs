@@ -32,3 +32,17 @@ fn the_workload_runs_in_every_mode_with_no_mismatch_and_prints_the_spec_line() {
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "keys in the spec's order: {line}");
     }
 }
+
+#[test]
+fn the_scale_run_restarts_on_the_seeded_file_and_every_timer_fires() {
+    let out = tandem(&["bench", "--mode", "scale", "--conversations", "300", "--hot", "20"]);
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{line}\n{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
+    assert_eq!(json["conversations"], 300);
+    assert_eq!(json["pending_timers"], 300, "every seeded conversation waits with its timer");
+    assert_eq!(json["nudged"], 20, "every hot conversation got its nudge");
+    for key in ["startup_ms", "rss_started_MiB", "fire_lag_ms_p50", "fire_lag_ms_p99", "seed_s", "db_MiB"] {
+        assert!(json[key].as_f64().is_some_and(|v| v >= 0.0), "{key} in {line}");
+    }
+}
