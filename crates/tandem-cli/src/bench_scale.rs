@@ -179,5 +179,6 @@ async fn seed(path: &Path, engine: Arc<tandem_engine::Engine>, n: usize) -> anyh
     while let Some(done) = tasks.join_next().await {
         done??;
     }
+    store.flush().await?;
     Ok(())
 }

@@ -61,6 +61,7 @@ pub async fn run(bot_dir: &Path, db: Option<PathBuf>, name: Option<String>, chat
         };
         runtime.handle(inbound).await?;
     }
+    store.flush().await?;
     Ok(ExitCode::SUCCESS)
 }
 

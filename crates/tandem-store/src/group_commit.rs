@@ -11,12 +11,15 @@
 //! Callers encode their rows (JSON) before queueing, so the writer only talks to SQLite.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::{Connection, Either, Executor, QueryBuilder, Row, Sqlite};
+use sqlx::{Connection, Either, Executor, QueryBuilder, Row, Sqlite, SqlitePool};
 use tandem_core::{Commit, CommitOutcome, ConversationId, Outbound, OutboxMessage, StoreError};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 use crate::codec::{db_error, micros, to_json};
 
@@ -24,6 +27,8 @@ use crate::codec::{db_error, micros, to_json};
 const MAX_BATCH: usize = 512;
 /// SQLite's limit on bound parameters in one statement is 32,766.
 const MAX_BINDS: usize = 30_000;
+/// How often the WAL is checkpointed while writes go on.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
 
 /// A commit with its rows encoded, ready for SQL.
 pub(crate) struct EncodedCommit {
@@ -73,48 +78,71 @@ impl EncodedCommit {
 /// One write waiting for the writer, with where its answer goes.
 pub(crate) enum Write {
     Commit(Box<EncodedCommit>, oneshot::Sender<Result<CommitOutcome, StoreError>>),
-    Delivered { ids: Vec<i64>, at: i64, done: oneshot::Sender<Result<(), StoreError>> },
+    /// Written in the background: [`Marking`] hides the messages from `undelivered` meanwhile.
+    Delivered {
+        ids: Vec<i64>,
+        at: i64,
+    },
+    /// Answered once everything queued before it is written.
+    Flush(oneshot::Sender<()>),
 }
 
-/// Start the writer on a connection of its own; it stops when every sender is gone.
-pub(crate) async fn start(options: &SqliteConnectOptions) -> Result<mpsc::Sender<Write>, StoreError> {
-    let mut conn = SqliteConnection::connect_with(options).await.map_err(db_error)?;
+/// Start the writer on a connection of its own; it stops when every sender is gone. The
+/// writer never checkpoints the WAL itself (a checkpoint copies and syncs pages: a slow
+/// commit); it asks `pool` for a passive checkpoint beside it every [`CHECKPOINT_EVERY`].
+pub(crate) async fn start(
+    options: &SqliteConnectOptions,
+    pool: SqlitePool,
+    marking: Marking,
+) -> Result<mpsc::Sender<Write>, StoreError> {
+    let options = options.clone().pragma("wal_autocheckpoint", "0");
+    let mut conn = SqliteConnection::connect_with(&options).await.map_err(db_error)?;
     let (sender, mut queue) = mpsc::channel::<Write>(MAX_BATCH * 8);
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut checkpointed = Instant::now();
+        let mut checkpoint: Option<JoinHandle<()>> = None;
         while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            write(&mut conn, std::mem::take(&mut batch)).await;
+            write(&mut conn, std::mem::take(&mut batch), &marking).await;
+            if checkpointed.elapsed() >= CHECKPOINT_EVERY && checkpoint.as_ref().is_none_or(JoinHandle::is_finished) {
+                let pool = pool.clone();
+                checkpoint = Some(tokio::spawn(async move {
+                    if let Err(e) = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await {
+                        tracing::warn!("checkpointing the SQLite WAL: {e}");
+                    }
+                }));
+                checkpointed = Instant::now();
+            }
         }
     });
     Ok(sender)
 }
 
+/// Outbox messages marked delivered whose mark the writer has not written yet.
+pub(crate) type Marking = Arc<Mutex<HashSet<i64>>>;
+
 /// Write a batch together; if that fails, each write on its own.
-async fn write(conn: &mut SqliteConnection, batch: Vec<Write>) {
+async fn write(conn: &mut SqliteConnection, batch: Vec<Write>, marking: &Marking) {
     let mut commits = Vec::new();
-    let mut delivered = Vec::new();
+    let mut marks: Vec<(i64, i64)> = Vec::new();
+    let mut flushes = Vec::new();
     for w in batch {
         match w {
             Write::Commit(c, reply) => commits.push((c, reply)),
-            Write::Delivered { ids, at, done } => delivered.push((ids, at, done)),
+            Write::Delivered { ids, at } => marks.extend(ids.into_iter().map(|id| (id, at))),
+            Write::Flush(done) => flushes.push(done),
         }
     }
     let together: Vec<&EncodedCommit> = commits.iter().map(|(c, _)| c.as_ref()).collect();
-    let marks: Vec<(i64, i64)> = delivered.iter().flat_map(|(ids, at, _)| ids.iter().map(|id| (*id, *at))).collect();
     match write_together(conn, &together, &marks).await {
         Ok(outcomes) => {
             for ((_, reply), outcome) in commits.into_iter().zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
             }
-            for (_, _, done) in delivered {
-                let _ = done.send(Ok(()));
-            }
         }
-        Err(e) if together.len() + delivered.len() == 1 => {
+        Err(e) if together.len() == 1 && marks.is_empty() => {
             if let Some((_, reply)) = commits.pop() {
                 let _ = reply.send(Err(e));
-            } else if let Some((_, _, done)) = delivered.pop() {
-                let _ = done.send(Err(e));
             }
         }
         Err(_) => {
@@ -122,11 +150,18 @@ async fn write(conn: &mut SqliteConnection, batch: Vec<Write>) {
                 let outcome = write_together(conn, &[commit.as_ref()], &[]).await.map(|mut o| o.remove(0));
                 let _ = reply.send(outcome);
             }
-            for (ids, at, done) in delivered {
-                let marks: Vec<(i64, i64)> = ids.iter().map(|id| (*id, at)).collect();
-                let _ = done.send(write_together(conn, &[], &marks).await.map(|_| ()));
+            if let Err(e) = write_together(conn, &[], &marks).await {
+                // Not marked: delivered again after a restart (at least once, as after a crash).
+                tracing::warn!("marking {} outbox messages delivered: {e}", marks.len());
             }
         }
+    }
+    if !marks.is_empty() {
+        let mut marking = marking.lock().unwrap_or_else(|e| e.into_inner());
+        marks.iter().for_each(|(id, _)| _ = marking.remove(id));
+    }
+    for done in flushes {
+        let _ = done.send(());
     }
 }
 

@@ -18,13 +18,15 @@ use tandem_core::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::{conversation_id, db_error, from_json, from_micros, micros};
-use crate::group_commit::{self, EncodedCommit, Write};
+use crate::group_commit::{self, EncodedCommit, Marking, Write};
 
 /// Conversations in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: mpsc::Sender<Write>,
+    /// Marked delivered, mark not yet written.
+    marking: Marking,
 }
 
 impl SqliteStore {
@@ -47,14 +49,23 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(format!("migrating {}: {e}", path.display())))?;
-        let writer = group_commit::start(&options).await?;
-        Ok(Self { pool, writer })
+        let marking = Marking::default();
+        let writer = group_commit::start(&options, pool.clone(), marking.clone()).await?;
+        Ok(Self { pool, writer, marking })
     }
 
     /// How many timers wait to fire.
     pub async fn pending_timers(&self) -> Result<u64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) FROM timers").fetch_one(&self.pool).await.map_err(db_error)?;
         Ok(row.get::<i64, _>(0) as u64)
+    }
+
+    /// Wait until everything queued so far (delivery marks included) is in the file: call
+    /// it before a process exits.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let (done, written) = oneshot::channel();
+        self.queue(Write::Flush(done)).await?;
+        written.await.map_err(|_| writer_gone())
     }
 
     async fn queue(&self, write: Write) -> Result<(), StoreError> {
@@ -120,6 +131,8 @@ impl Store for SqliteStore {
     }
 
     async fn undelivered(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+        // Before the query: a mark written after this copy is taken is seen by the query.
+        let marking = self.marking.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let rows = sqlx::query(
             "SELECT id, conversation_id, message FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ?",
         )
@@ -128,6 +141,7 @@ impl Store for SqliteStore {
         .await
         .map_err(db_error)?;
         rows.iter()
+            .filter(|r| !marking.contains(&r.get::<i64, _>(0)))
             .map(|r| {
                 Ok(OutboxMessage {
                     id: r.get(0),
@@ -138,13 +152,15 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    /// Written by the next group commit, without waiting for it: a reply is not held up by
+    /// its own delivery mark. Until written, the messages are left out of `undelivered`; if
+    /// the process dies first they are delivered again at start-up (at least once).
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
-        let (done, outcome) = oneshot::channel();
-        self.queue(Write::Delivered { ids: ids.to_vec(), at: micros(Utc::now()), done }).await?;
-        outcome.await.map_err(|_| writer_gone())?
+        self.marking.lock().unwrap_or_else(|e| e.into_inner()).extend(ids);
+        self.queue(Write::Delivered { ids: ids.to_vec(), at: micros(Utc::now()) }).await
     }
 
     async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError> {

@@ -118,3 +118,26 @@ async fn a_commit_for_a_message_and_a_timer_at_once_is_a_duplicate_if_either_was
     assert_eq!(store.commit(both).await.unwrap(), CommitOutcome::Duplicate);
     assert_eq!(store.due_timers(at(60), 10).await.unwrap().len(), 1, "the timer is kept for its own firing");
 }
+
+#[tokio::test]
+async fn a_delivery_mark_is_written_before_any_later_commit_or_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tandem.sqlite");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let first = contract::conversation("first");
+    let Ok(CommitOutcome::Committed(sent)) = store.commit(contract::commit(&first, Some("m1"), 1)).await else {
+        panic!("not committed")
+    };
+    store.mark_delivered(&[sent[0].id]).await.unwrap();
+    assert!(store.undelivered(10).await.unwrap().is_empty(), "hidden at once, written or not");
+    let later = contract::conversation("later");
+    store.commit(contract::commit(&later, Some("m1"), 1)).await.unwrap();
+    let Ok(CommitOutcome::Committed(sent)) = store.commit(contract::commit(&first, Some("m2"), 3)).await else {
+        panic!("not committed")
+    };
+    store.mark_delivered(&[sent[0].id]).await.unwrap();
+    store.flush().await.unwrap();
+    let reopened = SqliteStore::open(&path).await.unwrap();
+    let pending: Vec<_> = reopened.undelivered(10).await.unwrap().into_iter().map(|m| m.conversation.chat).collect();
+    assert_eq!(pending, ["later"], "each mark reached the file before the next commit, or the flush, did");
+}
