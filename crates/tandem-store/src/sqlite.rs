@@ -50,7 +50,7 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Database(format!("migrating {}: {e}", path.display())))?;
         let marking = Marking::default();
-        let writer = group_commit::start(&options, pool.clone(), marking.clone()).await?;
+        let writer = group_commit::start(&options, marking.clone()).await?;
         Ok(Self { pool, writer, marking })
     }
 
