@@ -457,20 +457,22 @@ impl<'a> Turn<'a> {
     // ----- data for templates and conditions -----
 
     pub(crate) fn render(&self, template: TemplateId) -> String {
-        self.bot().templates.render_with(template, || self.view())
+        let templates = &self.bot().templates;
+        templates.render_with(template, || self.view(templates.roots(template)))
     }
 
     /// Everything templates and conditions can read, as an owned map (for conditions).
     pub(crate) fn data(&self) -> Map<String, Value> {
-        match serde_json::to_value(self.view()) {
+        match serde_json::to_value(self.view(None)) {
             Ok(Value::Object(map)) => map,
             _ => Map::new(),
         }
     }
 
-    /// Everything templates and conditions can read, borrowed from the conversation.
-    fn view(&self) -> DataView<'_> {
-        DataView { conv: &self.conv, bot_vars: &self.bot().vars }
+    /// What templates and conditions can read (all of it, or only the top-level names in
+    /// `only`), borrowed from the conversation.
+    fn view<'v>(&'v self, only: Option<&'v [String]>) -> DataView<'v> {
+        DataView { conv: &self.conv, bot_vars: &self.bot().vars, only }
     }
 
     pub(crate) fn names(&self, at: StepRef) -> (String, String) {
@@ -483,23 +485,31 @@ impl<'a> Turn<'a> {
 struct DataView<'a> {
     conv: &'a Conversation,
     bot_vars: &'a Map<String, Value>,
+    only: Option<&'a [String]>,
 }
 
 impl serde::Serialize for DataView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         const OWN: [&str; 3] = ["user", "bot", "fallbacks"];
+        let wanted = |name: &str| self.only.is_none_or(|only| only.iter().any(|n| n == name));
         let user = &self.conv.user;
         let mut map = serializer.serialize_map(None)?;
-        for (name, value) in self.conv.vars.iter().filter(|(name, _)| !OWN.contains(&name.as_str())) {
+        for (name, value) in self.conv.vars.iter().filter(|(name, _)| !OWN.contains(&name.as_str()) && wanted(name)) {
             map.serialize_entry(name, value)?;
         }
-        map.serialize_entry(
-            "user",
-            &json!({ "id": user.id, "name": user.name, "first_name": user.first_name(), "channel": self.conv.id.channel }),
-        )?;
-        map.serialize_entry("bot", self.bot_vars)?;
-        map.serialize_entry("fallbacks", &self.conv.fallbacks)?;
+        if wanted("user") {
+            map.serialize_entry(
+                "user",
+                &json!({ "id": user.id, "name": user.name, "first_name": user.first_name(), "channel": self.conv.id.channel }),
+            )?;
+        }
+        if wanted("bot") {
+            map.serialize_entry("bot", self.bot_vars)?;
+        }
+        if wanted("fallbacks") {
+            map.serialize_entry("fallbacks", &self.conv.fallbacks)?;
+        }
         map.end()
     }
 }

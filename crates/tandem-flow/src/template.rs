@@ -19,6 +19,8 @@ pub struct Templates {
 struct Entry {
     name: String,
     literal: Option<String>,
+    /// The top-level names it reads, when that is all it needs (see [`roots`]).
+    roots: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -46,8 +48,9 @@ impl Templates {
             _ => None,
         };
         let name = id.to_string();
+        let roots = roots(&template);
         self.registry.register_template(&name, template);
-        self.entries.push(Entry { name, literal });
+        self.entries.push(Entry { name, literal, roots });
         Ok(id)
     }
 
@@ -66,6 +69,11 @@ impl Templates {
             None => self.registry.render(&entry.name, &data()).unwrap_or_default(),
         }
     }
+
+    /// The top-level names the template reads, when known: its data may leave out the rest.
+    pub fn roots(&self, id: TemplateId) -> Option<&[String]> {
+        self.entries.get(id).and_then(|e| e.roots.as_deref())
+    }
 }
 
 /// Compile a template, with a readable error.
@@ -83,6 +91,32 @@ pub fn compile(source: &str) -> Result<Template, String> {
             None => what,
         }
     })
+}
+
+/// The top-level names a template reads when it is only text and plain `{{path}}`s, as most
+/// messages are (`Thanks, order {{order}}.` reads `order`); `None` when it uses helpers or
+/// blocks, which then get all the data.
+fn roots(template: &Template) -> Option<Vec<String>> {
+    let mut roots = Vec::new();
+    for element in &template.elements {
+        match element {
+            TemplateElement::RawString(_) | TemplateElement::Comment(_) => {}
+            TemplateElement::Expression(h) if h.params.is_empty() && h.hash.is_empty() && !h.block => {
+                let raw = match &h.name {
+                    Parameter::Path(HbPath::Relative((_, raw))) | Parameter::Name(raw) => raw,
+                    _ => return None,
+                };
+                let root = raw.split(['.', '[', '/']).next().unwrap_or_default();
+                let plain = !root.is_empty() && root.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+                if !plain || root == "this" {
+                    return None;
+                }
+                roots.push(root.to_string());
+            }
+            _ => return None,
+        }
+    }
+    Some(roots)
 }
 
 /// The variables a template reads, as written (`user.first_name`, `order_id`). Paths inside
@@ -141,6 +175,23 @@ mod tests {
         assert_eq!(templates.render_with(plain, no_data), "Hello & welcome");
         assert_eq!(templates.render_with(empty, no_data), "");
         assert_eq!(templates.render_with(filled, || serde_json::json!({"a": "Jo"})), "Hi Jo");
+    }
+
+    #[test]
+    fn plain_paths_name_the_data_they_need_and_helpers_get_everything() {
+        let roots = |source: &str| roots(&compile(source).unwrap());
+        assert_eq!(
+            roots("Thanks, order {{order}}. Hi {{user.first_name}}!"),
+            Some(vec!["order".into(), "user".into()])
+        );
+        assert_eq!(roots("{{#if vip}}Welcome back{{/if}}"), None);
+        assert_eq!(roots("{{lookup rows key}}"), None);
+        assert_eq!(roots("{{this}}"), None);
+        let mut templates = Templates::default();
+        let id = templates.add("Order {{order}} for {{user.name}}").unwrap();
+        assert_eq!(templates.roots(id), Some(&["order".to_string(), "user".to_string()][..]));
+        let data = serde_json::json!({"order": "ORD-1", "user": {"name": "Kim"}});
+        assert_eq!(templates.render(id, &data), "Order ORD-1 for Kim");
     }
 
     #[test]
