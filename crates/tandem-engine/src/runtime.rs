@@ -12,7 +12,7 @@ use tandem_core::{
     Timer, UserProfile, number_events,
 };
 use tandem_handoff::Desk;
-use tokio::sync::Mutex as AsyncMutex;
+use tokio::sync::{Mutex as AsyncMutex, Notify};
 
 use crate::engine::{AgentAction, Engine, Input};
 
@@ -58,12 +58,15 @@ pub struct Runtime {
     channels: HashMap<String, Arc<dyn Channel>>,
     locks: Mutex<HashMap<ConversationId, Arc<AsyncMutex<()>>>>,
     desk: Mutex<Desk>,
+    /// Told when a step sets a timer, so the timer loop can wake for it.
+    timer_set: Notify,
 }
 
 impl Runtime {
     pub fn new(engine: Arc<Engine>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let desk = Mutex::new(Desk::new(engine.bot.roster.clone()));
-        Self { engine, store, clock, channels: HashMap::new(), locks: Mutex::new(HashMap::new()), desk }
+        let locks = Mutex::new(HashMap::new());
+        Self { engine, store, clock, channels: HashMap::new(), locks, desk, timer_set: Notify::new() }
     }
 
     /// Deliver messages of conversations on `channel.name()` through it.
@@ -165,7 +168,8 @@ impl Runtime {
     }
 
     /// Fire timers and redeliver the outbox, forever: at least every `every`, and sooner when
-    /// the next timer is due sooner. Run it in a task.
+    /// the next timer is due sooner (a step that sets a timer wakes the loop to look). Run it
+    /// in a task.
     pub async fn run_background(self: Arc<Self>, every: Duration) {
         loop {
             if let Err(e) = self.fire_due_timers().await {
@@ -178,7 +182,11 @@ impl Runtime {
                 Ok(Some(due)) => (due - self.clock.now()).to_std().unwrap_or_default(),
                 _ => every,
             };
-            tokio::time::sleep(until_next.clamp(Duration::from_millis(1), every)).await;
+            let sleep = tokio::time::sleep(until_next.clamp(Duration::from_millis(1), every));
+            tokio::select! {
+                () = sleep => {}
+                () = self.timer_set.notified() => {}
+            }
         }
     }
 
@@ -254,6 +262,7 @@ impl Runtime {
         let mut conversation = transition.conversation;
         let fx = transition.effects;
         let events = number_events(&mut conversation, now, fx.events);
+        let sets_timer = !fx.set_timers.is_empty();
         let commit = Commit {
             conversation: conversation.clone(),
             inbound_id: work.inbound_id,
@@ -267,6 +276,9 @@ impl Runtime {
             CommitOutcome::Duplicate => return Ok((Handled::Duplicate, None)),
             CommitOutcome::Committed(outbox) => outbox,
         };
+        if sets_timer {
+            self.timer_set.notify_one();
+        }
         let follow_up = {
             let mut desk = self.desk();
             desk.observe(&conversation, now);
