@@ -181,9 +181,13 @@ const SPECIAL_CASES: [(&str, f64); 9] = [
     ("beating heart", 3.5),
 ];
 
+/// The lexicons are looked up for every word of every message: a fast hash (foldhash)
+/// rather than the standard library's DoS-resistant one (the keys are our own data).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
 const ASCII_PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
-static LEXICON: LazyLock<HashMap<&'static str, f64>> = LazyLock::new(|| {
+static LEXICON: LazyLock<FastMap<&'static str, f64>> = LazyLock::new(|| {
     include_str!("../data/vader_lexicon.txt")
         .lines()
         .filter_map(|line| {
@@ -193,7 +197,7 @@ static LEXICON: LazyLock<HashMap<&'static str, f64>> = LazyLock::new(|| {
         .collect()
 });
 
-static EMOJI: LazyLock<HashMap<char, &'static str>> = LazyLock::new(|| {
+static EMOJI: LazyLock<FastMap<char, &'static str>> = LazyLock::new(|| {
     include_str!("../data/emoji_utf8_lexicon.txt")
         .lines()
         .filter_map(|line| {
@@ -207,7 +211,7 @@ static EMOJI: LazyLock<HashMap<char, &'static str>> = LazyLock::new(|| {
         .collect()
 });
 
-static BOOSTERS: LazyLock<HashMap<&'static str, f64>> = LazyLock::new(|| {
+static BOOSTERS: LazyLock<FastMap<&'static str, f64>> = LazyLock::new(|| {
     INCREASING
         .iter()
         .map(|w| (*w, B_INCR))
