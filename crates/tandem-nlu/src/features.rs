@@ -8,11 +8,14 @@ use std::collections::HashMap;
 /// A sparse vector: (feature index, value), sorted by index.
 pub type Sparse = Vec<(u32, f32)>;
 
+/// Maps keyed by feature hashes (already well mixed): foldhash, not SipHash.
+pub type FeatureMap<V> = HashMap<u64, V, foldhash::fast::FixedState>;
+
 /// The hashed features of a text, with their counts.
-pub fn hashed_counts(text: &str) -> HashMap<u64, f32> {
+pub fn hashed_counts(text: &str) -> FeatureMap<f32> {
     let lower = text.to_lowercase();
     let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-    let mut counts: HashMap<u64, f32> = HashMap::with_capacity(words.len() * 20);
+    let mut counts: FeatureMap<f32> = FeatureMap::with_capacity_and_hasher(words.len() * 20, Default::default());
     let mut add = |key: u64| *counts.entry(key).or_insert(0.0) += 1.0;
     for (i, word) in words.iter().enumerate() {
         add(fnv(b'w', word.as_bytes(), b""));
@@ -47,14 +50,14 @@ fn fnv(kind: u8, a: &[u8], b: &[u8]) -> u64 {
 /// A vocabulary of the features seen in training, with their IDF.
 #[derive(Debug, Clone, Default)]
 pub struct Vocabulary {
-    index: HashMap<u64, u32>,
+    index: FeatureMap<u32>,
     idf: Vec<f32>,
 }
 
 impl Vocabulary {
     /// Learn the vocabulary and IDF (smoothed, as scikit-learn) from training texts.
-    pub fn fit(docs: &[HashMap<u64, f32>]) -> Self {
-        let mut index: HashMap<u64, u32> = HashMap::new();
+    pub fn fit(docs: &[FeatureMap<f32>]) -> Self {
+        let mut index: FeatureMap<u32> = FeatureMap::default();
         let mut df: Vec<f32> = Vec::new();
         for doc in docs {
             let mut keys: Vec<&u64> = doc.keys().collect();
@@ -82,7 +85,7 @@ impl Vocabulary {
     }
 
     /// The TF-IDF vector of hashed counts (features not seen in training are dropped).
-    pub fn vector(&self, counts: &HashMap<u64, f32>) -> Sparse {
+    pub fn vector(&self, counts: &FeatureMap<f32>) -> Sparse {
         let mut v: Sparse = counts
             .iter()
             .filter_map(|(key, tf)| self.index.get(key).map(|&i| (i, (1.0 + tf.ln()) * self.idf[i as usize])))
