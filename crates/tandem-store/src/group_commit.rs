@@ -220,6 +220,9 @@ async fn write_together(
     commits: &[&EncodedCommit],
     delivered: &[(i64, i64)],
 ) -> Result<Vec<CommitOutcome>, StoreError> {
+    if commits.is_empty() && delivered.is_empty() {
+        return Ok(Vec::new()); // a batch of flushes only
+    }
     let mut duplicate = vec![false; commits.len()];
     loop {
         let live: Vec<&EncodedCommit> = commits.iter().zip(&duplicate).filter(|(_, d)| !**d).map(|(c, _)| *c).collect();

@@ -141,3 +141,10 @@ async fn a_delivery_mark_is_written_before_any_later_commit_or_flush() {
     let pending: Vec<_> = reopened.undelivered(10).await.unwrap().into_iter().map(|m| m.conversation.chat).collect();
     assert_eq!(pending, ["later"], "each mark reached the file before the next commit, or the flush, did");
 }
+
+#[tokio::test]
+async fn a_flush_with_nothing_queued_returns_at_once() {
+    let (_dir, store) = fresh().await;
+    store.flush().await.expect("nothing to write is not an error");
+    store.flush().await.expect("and again");
+}
