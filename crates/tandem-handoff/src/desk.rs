@@ -40,6 +40,9 @@ pub struct Desk {
     waiting: HashMap<ConversationId, Waiting>,
     idle_since: HashMap<String, DateTime<Utc>>,
     handled: (Duration, i32),
+    /// Bumped whenever the line changes; `moves` has nothing new to say until it does.
+    line_version: u64,
+    moves_seen: Option<u64>,
 }
 
 impl Desk {
@@ -52,6 +55,8 @@ impl Desk {
             waiting: HashMap::new(),
             idle_since: HashMap::new(),
             handled: (Duration::zero(), 0),
+            line_version: 0,
+            moves_seen: None,
         }
     }
 
@@ -66,7 +71,10 @@ impl Desk {
         for chats in self.chats.values_mut() {
             chats.remove(id);
         }
-        self.waiting.remove(id);
+        let was_waiting = self.waiting.remove(id).is_some();
+        if was_waiting || matches!(conversation.owner, Owner::Queued { .. } | Owner::Parked { .. }) {
+            self.line_version += 1;
+        }
         let sticky = conversation.last_agent.clone();
         match &conversation.owner {
             Owner::Agent { agent, .. } => {
@@ -113,6 +121,7 @@ impl Desk {
         let entry = Waiting { handoff: handoff.clone(), parked: false, told: 0, sticky: sticky.map(str::to_string) };
         let ahead = self.line().into_iter().any(|(other, w)| other != id && outranks(w, &entry));
         let chosen = if ahead { None } else { self.pick(&on_duty, sticky) };
+        self.line_version += 1;
         match chosen {
             Some(agent) => {
                 self.chats.entry(agent.clone()).or_default().insert(id.clone());
@@ -129,6 +138,11 @@ impl Desk {
 
     /// Chats in line that a free agent can take now, in line order, with their agent (reserved).
     pub fn next_assignments(&mut self, now: DateTime<Utc>) -> Vec<(ConversationId, String)> {
+        // Checked after every input: with every agent full (a long line), say so at once.
+        let room = self.roster.agents.iter().any(|a| self.available(a, now) && self.load(&a.id) < a.max_chats);
+        if !room || self.waiting.is_empty() {
+            return Vec::new();
+        }
         let mut out = Vec::new();
         for (id, waiting) in self.line().into_iter().map(|(id, w)| (id.clone(), w.clone())).collect::<Vec<_>>() {
             let on_duty: Vec<&Agent> = self
@@ -140,6 +154,7 @@ impl Desk {
             if let Some(agent) = self.pick(&on_duty, waiting.sticky.as_deref()) {
                 self.chats.entry(agent.clone()).or_default().insert(id.clone());
                 self.waiting.remove(&id);
+                self.line_version += 1;
                 out.push((id, agent));
             }
         }
@@ -147,7 +162,12 @@ impl Desk {
     }
 
     /// Queued chats whose place in line got better than they were told: (chat, place, wait).
-    pub fn moves(&self, now: DateTime<Utc>) -> Vec<(ConversationId, u32, Duration)> {
+    /// Places only change when the line does, so an unchanged line is not walked again.
+    pub fn moves(&mut self, now: DateTime<Utc>) -> Vec<(ConversationId, u32, Duration)> {
+        if self.moves_seen == Some(self.line_version) {
+            return Vec::new();
+        }
+        self.moves_seen = Some(self.line_version);
         let line = self.line();
         line.iter()
             .enumerate()
