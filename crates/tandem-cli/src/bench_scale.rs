@@ -29,6 +29,8 @@ pub const SCALE_BOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/scale");
 const NUDGE_AFTER: Duration = Duration::from_secs(2);
 /// Commits in flight while seeding (they share transactions).
 const IN_FLIGHT: usize = 2048;
+/// One seeded conversation in this many also asks for a person.
+const ASKING_FOR_PEOPLE: usize = 100;
 
 /// When each hot conversation's nudge arrived.
 #[derive(Default)]
@@ -88,6 +90,7 @@ pub async fn restart(path: &Path, hot: usize) -> anyhow::Result<()> {
     let rss_started = rss_kib("VmRSS");
     anyhow::ensure!(next_due.is_some(), "no pending timers in {}", path.display());
     let pending = store.pending_timers().await?;
+    let with_people = store.handoff_conversations().await?.len();
 
     // Timers fire from a loop as in a server, while hot conversations start.
     let firing = tokio::spawn(runtime.clone().run_background(Duration::from_millis(20)));
@@ -114,6 +117,7 @@ pub async fn restart(path: &Path, hot: usize) -> anyhow::Result<()> {
     let line = serde_json::json!({
         "framework": format!("tandem {} (scale, sqlite)", env!("CARGO_PKG_VERSION")),
         "pending_timers": pending,
+        "chats_with_people": with_people,
         "startup_ms": round(startup_ms),
         "rss_before_open_MiB": mib(rss_before),
         "rss_started_MiB": mib(rss_started),
@@ -141,7 +145,9 @@ fn message(chat: &str, text: &str) -> Inbound {
 }
 
 /// `n` conversations that said "hi" and wait, each with its nudge due tomorrow: through the
-/// engine's step and the store's commit, many commits in flight.
+/// engine's step and the store's commit, many commits in flight. Then one in
+/// [`ASKING_FOR_PEOPLE`] more asks for a person, through the runtime and its desk: two take
+/// the agents' ten places, the rest wait in line at the restart.
 async fn seed(path: &Path, engine: Arc<tandem_engine::Engine>, n: usize) -> anyhow::Result<()> {
     let store = SqliteStore::open(path).await?;
     let tomorrow = Utc::now() + chrono::Duration::days(1);
@@ -178,6 +184,14 @@ async fn seed(path: &Path, engine: Arc<tandem_engine::Engine>, n: usize) -> anyh
     }
     while let Some(done) = tasks.join_next().await {
         done??;
+    }
+    let runtime = Runtime::new(engine, Arc::new(store.clone()), Arc::new(SystemClock));
+    for c in (0..n).step_by(ASKING_FOR_PEOPLE) {
+        let mut ask = message(&format!("people-{c}"), "hi");
+        runtime.handle(ask.clone()).await?;
+        ask.text = "agent".into();
+        ask.platform_id = Some(format!("people-{c}-2"));
+        runtime.handle(ask).await?;
     }
     store.flush().await?;
     Ok(())
