@@ -139,8 +139,6 @@ pub async fn run(conversations: usize, mode: Mode, bot: Option<PathBuf>) -> anyh
     }
     let wall = started.elapsed().as_secs_f64();
     latencies.sort_unstable();
-    let percentile =
-        |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(0);
     let messages = conversations * 5;
     let mib = |kib: u64| (kib as f64 / 1024.0 * 10.0).round() / 10.0;
     // The spec's key order, so the line compares as text with other frameworks' lines.
@@ -156,9 +154,9 @@ pub async fn run(conversations: usize, mode: Mode, bot: Option<PathBuf>) -> anyh
         messages,
         wall,
         messages as f64 / wall,
-        percentile(0.50),
-        percentile(0.90),
-        percentile(0.99),
+        percentile(&latencies, 0.50).unwrap_or(0),
+        percentile(&latencies, 0.90).unwrap_or(0),
+        percentile(&latencies, 0.99).unwrap_or(0),
         latencies.last().copied().unwrap_or(0),
         mib(rss_base),
         mib(rss_live),
@@ -177,6 +175,11 @@ fn mode_name(mode: Mode) -> &'static str {
         Mode::Concurrent => "concurrent",
         Mode::Scale => "scale",
     }
+}
+
+/// The value at fraction `p` (0.0-1.0) of `sorted` (nearest rank), if any.
+pub(crate) fn percentile<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
+    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied()
 }
 
 /// A `/proc/self/status` field in KiB (0 where there is no /proc).

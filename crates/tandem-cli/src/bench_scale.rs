@@ -13,14 +13,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::Utc;
 use tandem_core::{
-    Channel, ChannelError, Commit, Conversation, ConversationId, Inbound, Outbound, Store, SystemClock, UserProfile,
-    number_events,
+    Channel, ChannelError, Conversation, ConversationId, Inbound, Outbound, Store, SystemClock, UserProfile,
 };
 use tandem_engine::{Input, Runtime};
 use tandem_store::SqliteStore;
 use tokio::task::JoinSet;
 
-use crate::bench::rss_kib;
+use crate::bench::{percentile, rss_kib};
 use crate::chat::load_engine;
 
 /// The scale bot, next to this crate.
@@ -111,7 +110,6 @@ pub async fn restart(path: &Path, hot: usize) -> anyhow::Result<()> {
         .filter_map(|(chat, at)| due.get(chat).map(|d| at.saturating_duration_since(*d).as_secs_f64() * 1000.0))
         .collect();
     lags.sort_by(f64::total_cmp);
-    let percentile = |p: f64| lags.get(((lags.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
     let round = |x: f64| (x * 10.0).round() / 10.0;
     let mib = |kib: u64| round(kib as f64 / 1024.0);
     let line = serde_json::json!({
@@ -123,8 +121,8 @@ pub async fn restart(path: &Path, hot: usize) -> anyhow::Result<()> {
         "rss_started_MiB": mib(rss_started),
         "hot": hot,
         "nudged": lags.len(),
-        "fire_lag_ms_p50": round(percentile(0.5)),
-        "fire_lag_ms_p99": round(percentile(0.99)),
+        "fire_lag_ms_p50": round(percentile(&lags, 0.5).unwrap_or(f64::NAN)),
+        "fire_lag_ms_p99": round(percentile(&lags, 0.99).unwrap_or(f64::NAN)),
         "fire_lag_ms_max": round(lags.last().copied().unwrap_or(f64::NAN)),
         "rss_peak_MiB": mib(rss_kib("VmHWM")),
     });
@@ -163,18 +161,7 @@ async fn seed(path: &Path, engine: Arc<tandem_engine::Engine>, n: usize) -> anyh
             let inbound = message(&format!("seed-{c}"), "hi");
             let start = Conversation::new(inbound.conversation.clone(), inbound.user.clone(), tomorrow);
             let input = Input::Message { text: inbound.text, button: None, sentiment: None };
-            let step = engine.step(start, &input, tomorrow);
-            let mut conversation = step.conversation;
-            let events = number_events(&mut conversation, tomorrow, step.effects.events);
-            let commit = Commit {
-                conversation,
-                inbound_id: inbound.platform_id,
-                fired_timer: None,
-                events,
-                outbox: step.effects.outbound,
-                set_timers: step.effects.set_timers,
-                cancel_timers: step.effects.cancel_timers,
-            };
+            let commit = engine.step(start, &input, tomorrow).into_commit(tomorrow, inbound.platform_id, None);
             // Sent before the restart: nothing is left for the outbox to redeliver.
             if let tandem_core::CommitOutcome::Committed(sent) = store.commit(commit).await? {
                 store.mark_delivered(&sent.iter().map(|m| m.id).collect::<Vec<_>>()).await?;

@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::json;
-use tandem_core::{Commit, Conversation, ConversationId, Store, UserProfile, number_events};
+use tandem_core::{Conversation, ConversationId, Store, UserProfile};
 use tandem_engine::{Engine, Input, MemoryStore};
 use tandem_flow::bot::RouteCondition;
 use tandem_flow::template::Templates;
@@ -115,18 +115,7 @@ fn commit(c: &mut Criterion) {
                 n += 1;
                 let mut conv = start.clone();
                 conv.id.chat = n.to_string();
-                let t = engine.step(conv, &message("it's 12345"), now());
-                let mut conversation = t.conversation;
-                let events = number_events(&mut conversation, now(), t.effects.events);
-                Commit {
-                    conversation,
-                    inbound_id: Some(n.to_string()),
-                    fired_timer: None,
-                    events,
-                    outbox: t.effects.outbound,
-                    set_timers: t.effects.set_timers,
-                    cancel_timers: t.effects.cancel_timers,
-                }
+                engine.step(conv, &message("it's 12345"), now()).into_commit(now(), Some(n.to_string()), None)
             },
             |commit| black_box(rt.block_on(store.commit(commit))),
             BatchSize::SmallInput,

@@ -1,7 +1,7 @@
 //! The pure step function and its inputs and outputs.
 
 use chrono::{DateTime, Duration, Utc};
-use tandem_core::{Conversation, Event, Outbound, Timer, TimerId, Wants};
+use tandem_core::{Commit, Conversation, Event, Outbound, Timer, TimerId, Wants, number_events};
 use tandem_flow::Bot;
 use tandem_handoff::Decision;
 use tandem_nlu::IntentMatcher;
@@ -62,6 +62,26 @@ pub struct Effects {
 pub struct Transition {
     pub conversation: Conversation,
     pub effects: Effects,
+}
+
+impl Transition {
+    /// What the store writes for this step: the new state, its events numbered into the
+    /// journal at `now`, its outbox and timers, and what caused it (for deduplication).
+    /// `route` and `refused` are for the shell and are not written.
+    pub fn into_commit(self, now: DateTime<Utc>, inbound_id: Option<String>, fired_timer: Option<String>) -> Commit {
+        let mut conversation = self.conversation;
+        let fx = self.effects;
+        let events = number_events(&mut conversation, now, fx.events);
+        Commit {
+            conversation,
+            inbound_id,
+            fired_timer,
+            events,
+            outbox: fx.outbound,
+            set_timers: fx.set_timers,
+            cancel_timers: fx.cancel_timers,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

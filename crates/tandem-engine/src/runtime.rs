@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_core::{
-    Channel, Clock, Commit, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage, Store, StoreError,
-    Timer, UserProfile, number_events,
+    Channel, Clock, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage, Store, StoreError, Timer,
+    UserProfile,
 };
 use tandem_handoff::Desk;
 use tokio::sync::{Mutex as AsyncMutex, Notify};
@@ -258,20 +258,11 @@ impl Runtime {
             }
             None => return Ok((Handled::Duplicate, None)),
         };
-        let transition = self.engine.step(conversation, &work.input, now);
-        let mut conversation = transition.conversation;
-        let fx = transition.effects;
-        let events = number_events(&mut conversation, now, fx.events);
-        let sets_timer = !fx.set_timers.is_empty();
-        let commit = Commit {
-            conversation: conversation.clone(),
-            inbound_id: work.inbound_id,
-            fired_timer: work.fired_timer,
-            events,
-            outbox: fx.outbound,
-            set_timers: fx.set_timers,
-            cancel_timers: fx.cancel_timers,
-        };
+        let mut transition = self.engine.step(conversation, &work.input, now);
+        let (route, refused) = (transition.effects.route, transition.effects.refused.take());
+        let sets_timer = !transition.effects.set_timers.is_empty();
+        let commit = transition.into_commit(now, work.inbound_id, work.fired_timer);
+        let conversation = commit.conversation.clone();
         let outbox = match self.store.commit(commit).await? {
             CommitOutcome::Duplicate => return Ok((Handled::Duplicate, None)),
             CommitOutcome::Committed(outbox) => outbox,
@@ -282,7 +273,7 @@ impl Runtime {
         let follow_up = {
             let mut desk = self.desk();
             desk.observe(&conversation, now);
-            match (fx.route, conversation.owner.handoff()) {
+            match (route, conversation.owner.handoff()) {
                 (true, Some(handoff)) => {
                     let decision = desk.route(id, handoff, conversation.last_agent.as_deref(), now);
                     Some(Work::input(id.clone(), Input::Routed(decision)))
@@ -291,7 +282,7 @@ impl Runtime {
             }
         };
         let delivered = self.deliver(&outbox).await?;
-        let handled = match fx.refused {
+        let handled = match refused {
             Some(why) => Handled::Refused(why),
             None => Handled::Done { delivered },
         };
