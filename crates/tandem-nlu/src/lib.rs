@@ -1,5 +1,6 @@
 //! Understanding a customer's message: intents from regex patterns, keywords, exact examples
-//! and a linear classifier trained on the examples ([`IntentMatcher`]), and how to measure
+//! and a linear classifier trained on the examples, on n-grams and static word vectors
+//! ([`IntentMatcher`], [`word_vectors`]), and how to measure
 //! it on public data ([`eval`]); and the sentiment of a message ([`sentiment`]).
 
 pub mod classifier;
@@ -8,5 +9,6 @@ pub mod features;
 mod intents;
 pub mod sentiment;
 pub mod vader;
+pub mod word_vectors;
 
 pub use intents::{DEFAULT_THRESHOLD, IntentDefinition, IntentError, IntentMatcher, IntentScore, confidence};
