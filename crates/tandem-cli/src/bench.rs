@@ -14,6 +14,7 @@ use tandem_engine::{MemoryStore, Runtime};
 use tandem_store::SqliteStore;
 
 use crate::chat::load_engine;
+use crate::output;
 
 /// Where the benchmark's bot and flow live, next to this crate.
 pub const BENCH_BOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/support-dialogue");
@@ -164,7 +165,7 @@ pub async fn run(conversations: usize, mode: Mode, bot: Option<PathBuf>) -> anyh
         rss_live.saturating_sub(rss_base) as f64 / conversations.max(1) as f64,
         mismatches,
     );
-    println!("{line}");
+    output::line(line)?;
     Ok(if mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 
 use crate::bench::{percentile, rss_kib};
 use crate::chat::load_engine;
+use crate::output;
 
 /// The scale bot, next to this crate.
 pub const SCALE_BOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/scale");
@@ -69,7 +70,7 @@ pub async fn run(conversations: usize, hot: usize) -> anyhow::Result<()> {
     line.insert("conversations".into(), conversations.into());
     line.insert("seed_s".into(), ((seed_s * 10.0).round() / 10.0).into());
     line.insert("db_MiB".into(), (db_bytes / 1_048_576).into());
-    println!("{}", serde_json::Value::Object(line));
+    output::line(serde_json::Value::Object(line))?;
     Ok(())
 }
 
@@ -126,7 +127,7 @@ pub async fn restart(path: &Path, hot: usize) -> anyhow::Result<()> {
         "fire_lag_ms_max": round(lags.last().copied().unwrap_or(f64::NAN)),
         "rss_peak_MiB": mib(rss_kib("VmHWM")),
     });
-    println!("{line}");
+    output::line(line)?;
     anyhow::ensure!(lags.len() == hot, "{} of {hot} nudges arrived", lags.len());
     Ok(())
 }

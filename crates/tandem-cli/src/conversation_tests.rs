@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use tandem_engine::script::{find_test_files, run_file};
 
+use crate::output;
+
 pub async fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let roots = if paths.is_empty() { vec![PathBuf::from("flows")] } else { paths.to_vec() };
     let files: Vec<PathBuf> = roots.iter().flat_map(|r| find_test_files(r)).collect();
@@ -13,7 +15,7 @@ pub async fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
     for file in files {
         let outcome = run_file(&file).await;
         if let Some(error) = &outcome.load_error {
-            println!("FAIL {}\n{error}", file.display());
+            output::line(format_args!("FAIL {}\n{error}", file.display()))?;
             failed += 1;
             continue;
         }
@@ -21,15 +23,15 @@ pub async fn run(paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
             match &test.failure {
                 None => {
                     passed += 1;
-                    println!("ok   {} :: {}", file.display(), test.name);
+                    output::line(format_args!("ok   {} :: {}", file.display(), test.name))?;
                 }
                 Some(failure) => {
                     failed += 1;
-                    println!("FAIL {} :: {}\n  {failure}\n", file.display(), test.name);
+                    output::line(format_args!("FAIL {} :: {}\n  {failure}\n", file.display(), test.name))?;
                 }
             }
         }
     }
-    println!("\n{passed} passed, {failed} failed");
+    output::line(format_args!("\n{passed} passed, {failed} failed"))?;
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -9,6 +9,7 @@ mod chat;
 mod check;
 mod conversation_tests;
 mod nlu;
+mod output;
 mod terminal;
 
 use std::path::PathBuf;
@@ -167,6 +168,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(e) if output::is_closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

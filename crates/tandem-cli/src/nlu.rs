@@ -10,6 +10,7 @@ use tandem_nlu::eval::{SENTIMENT_SETS, banking77, clinc150, evaluate, evaluate_s
 use tandem_nlu::sentiment::SentimentAnalyzer;
 
 use crate::chat::load_engine;
+use crate::output;
 
 /// One JSON object per stdin line: the intents the bot finds, most confident first.
 pub fn intents(bot: &Path) -> anyhow::Result<ExitCode> {
@@ -21,7 +22,7 @@ pub fn intents(bot: &Path) -> anyhow::Result<ExitCode> {
             .into_iter()
             .map(|s| serde_json::json!({ "intent": s.intent, "confidence": (s.confidence * 1000.0).round() / 1000.0 }))
             .collect();
-        println!("{}", serde_json::json!({ "text": line, "intents": found }));
+        output::line(serde_json::json!({ "text": line, "intents": found }))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -30,7 +31,7 @@ pub fn intents(bot: &Path) -> anyhow::Result<ExitCode> {
 pub fn eval_intents(data: &Path, limit: Option<usize>) -> anyhow::Result<ExitCode> {
     for dataset in [clinc150(&data.join("clinc150_data_full.json"))?, banking77(data)?] {
         let report = evaluate(&dataset, Training::default(), limit);
-        println!("{}", serde_json::to_string(&report)?);
+        output::line(serde_json::to_string(&report)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -45,7 +46,7 @@ pub fn sentiment(bot: Option<&Path>) -> anyhow::Result<ExitCode> {
         let score = engine.as_ref().map_or_else(|| ours.score(&line), |e| e.sentiment(&line));
         let round = |x: f64| (x * 10000.0).round() / 10000.0;
         let json = serde_json::json!({ "text": line, "compound": round(score), "vader": round(vader.score(&line)) });
-        println!("{json}");
+        output::line(json)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -61,7 +62,7 @@ pub fn eval_sentiment(data: &Path, limit: Option<usize>) -> anyhow::Result<ExitC
             let report = evaluate_sentiment(name, &set, |t| analyzer.score(t));
             let mut json = serde_json::to_value(&report)?;
             json["scorer"] = scorer.into();
-            println!("{json}");
+            output::line(json)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 mod agent_mode;
 mod bench;
 mod check;
+mod closed_pipe;
 mod restart;
 mod test_command;
 
