@@ -4,6 +4,7 @@
 //! longest idle; the line is ordered by priority (VIP, upset) then waiting time.
 //! It is rebuilt from the store at start-up by observing every handoff conversation.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
@@ -30,6 +31,16 @@ struct Waiting {
     sticky: Option<String>,
 }
 
+impl Waiting {
+    /// Where the chat stands in line: priority first, then who asked first.
+    fn place(&self, id: &ConversationId) -> Place {
+        (Reverse(self.handoff.priority), self.handoff.requested_at, id.clone())
+    }
+}
+
+/// A queued chat's key in line order.
+type Place = (Reverse<i64>, DateTime<Utc>, ConversationId);
+
 /// Who has which chats and who waits.
 #[derive(Debug)]
 pub struct Desk {
@@ -38,6 +49,8 @@ pub struct Desk {
     chats: HashMap<String, BTreeSet<ConversationId>>,
     assigned_at: HashMap<ConversationId, DateTime<Utc>>,
     waiting: HashMap<ConversationId, Waiting>,
+    /// The queued (not parked) chats of `waiting`, kept in line order.
+    line: BTreeSet<Place>,
     idle_since: HashMap<String, DateTime<Utc>>,
     handled: (Duration, i32),
     /// Bumped whenever the line changes; `moves` has nothing new to say until it does.
@@ -53,6 +66,7 @@ impl Desk {
             chats: HashMap::new(),
             assigned_at: HashMap::new(),
             waiting: HashMap::new(),
+            line: BTreeSet::new(),
             idle_since: HashMap::new(),
             handled: (Duration::zero(), 0),
             line_version: 0,
@@ -71,7 +85,7 @@ impl Desk {
         for chats in self.chats.values_mut() {
             chats.remove(id);
         }
-        let was_waiting = self.waiting.remove(id).is_some();
+        let was_waiting = self.leave_line(id).is_some();
         if was_waiting || matches!(conversation.owner, Owner::Queued { .. } | Owner::Parked { .. }) {
             self.line_version += 1;
         }
@@ -82,11 +96,10 @@ impl Desk {
                 self.assigned_at.entry(id.clone()).or_insert(now);
             }
             Owner::Queued { handoff, position } => {
-                self.waiting
-                    .insert(id.clone(), Waiting { handoff: handoff.clone(), parked: false, told: *position, sticky });
+                self.join_line(id, Waiting { handoff: handoff.clone(), parked: false, told: *position, sticky });
             }
             Owner::Parked { handoff, .. } => {
-                self.waiting.insert(id.clone(), Waiting { handoff: handoff.clone(), parked: true, told: 0, sticky });
+                self.join_line(id, Waiting { handoff: handoff.clone(), parked: true, told: 0, sticky });
             }
             Owner::Bot { .. } | Owner::Closed => {}
         }
@@ -119,17 +132,23 @@ impl Desk {
             return Decision::Park { until };
         }
         let entry = Waiting { handoff: handoff.clone(), parked: false, told: 0, sticky: sticky.map(str::to_string) };
-        let ahead = self.line().into_iter().any(|(other, w)| other != id && outranks(w, &entry));
+        // Someone else in line at or before the newcomer's place goes first.
+        let place = entry.place(id);
+        let ahead = self
+            .line
+            .iter()
+            .find(|(_, _, other)| other != id)
+            .is_some_and(|first| (&first.0, &first.1) <= (&place.0, &place.1));
         let chosen = if ahead { None } else { self.pick(&on_duty, sticky) };
         self.line_version += 1;
         match chosen {
             Some(agent) => {
                 self.chats.entry(agent.clone()).or_default().insert(id.clone());
-                self.waiting.remove(id);
+                self.leave_line(id);
                 Decision::Assign { agent }
             }
             None => {
-                self.waiting.insert(id.clone(), entry);
+                self.join_line(id, entry);
                 let position = self.position(id).unwrap_or(1);
                 Decision::Queue { position, eta: self.eta(position, handoff, now) }
             }
@@ -153,7 +172,7 @@ impl Desk {
                 .collect();
             if let Some(agent) = self.pick(&on_duty, waiting.sticky.as_deref()) {
                 self.chats.entry(agent.clone()).or_default().insert(id.clone());
-                self.waiting.remove(&id);
+                self.leave_line(&id);
                 self.line_version += 1;
                 out.push((id, agent));
             }
@@ -189,7 +208,8 @@ impl Desk {
 
     /// The place in line of a queued chat (1 is next).
     pub fn position(&self, id: &ConversationId) -> Option<u32> {
-        self.line().iter().position(|(other, _)| *other == id).map(|i| i as u32 + 1)
+        let waiting = self.waiting.get(id).filter(|w| !w.parked)?;
+        Some(self.line.range(..waiting.place(id)).count() as u32 + 1)
     }
 
     /// The expected wait at `position`: the measured (or configured) handle time for each
@@ -232,21 +252,24 @@ impl Desk {
 
     /// Queued (not parked) chats in line order: priority first, then who asked first.
     fn line(&self) -> Vec<(&ConversationId, &Waiting)> {
-        let mut line: Vec<(&ConversationId, &Waiting)> = self.waiting.iter().filter(|(_, w)| !w.parked).collect();
-        line.sort_by(|(ia, a), (ib, b)| {
-            (std::cmp::Reverse(a.handoff.priority), a.handoff.requested_at, *ia).cmp(&(
-                std::cmp::Reverse(b.handoff.priority),
-                b.handoff.requested_at,
-                *ib,
-            ))
-        });
-        line
+        self.line.iter().filter_map(|(_, _, id)| self.waiting.get_key_value(id)).collect()
     }
-}
 
-fn outranks(a: &Waiting, b: &Waiting) -> bool {
-    (std::cmp::Reverse(a.handoff.priority), a.handoff.requested_at)
-        <= (std::cmp::Reverse(b.handoff.priority), b.handoff.requested_at)
+    /// Put a chat in line (replacing its earlier entry), or among the parked.
+    fn join_line(&mut self, id: &ConversationId, waiting: Waiting) {
+        self.leave_line(id);
+        if !waiting.parked {
+            self.line.insert(waiting.place(id));
+        }
+        self.waiting.insert(id.clone(), waiting);
+    }
+
+    /// Take a chat out of line or out of the parked.
+    fn leave_line(&mut self, id: &ConversationId) -> Option<Waiting> {
+        let waiting = self.waiting.remove(id)?;
+        self.line.remove(&waiting.place(id));
+        Some(waiting)
+    }
 }
 
 #[cfg(test)]
