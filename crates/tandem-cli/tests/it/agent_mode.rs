@@ -1,20 +1,14 @@
 //! One person plays customer and agent in `tandem chat`: `@sam ...` lines are the agent's.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
 
-use crate::repo;
+use crate::tandem_process;
 
 #[test]
 fn an_agent_takes_over_writes_reads_the_transcript_and_hands_back() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["chat", "tests/bots/desk", "--name", "Kim Park", "--db"])
+    let mut child = tandem_process(["chat", "tests/bots/desk", "--name", "Kim Park", "--db"])
         .arg(dir.path().join("desk.sqlite"))
-        .current_dir(repo())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("tandem chat starts");
     let script = "hi\n1\nare you there?\n@sam say Hello Kim, Sam here.\n@sam note wants a refund\n@sam transcript\n@priya say hi\n@sam back\n";

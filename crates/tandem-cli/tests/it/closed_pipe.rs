@@ -1,20 +1,11 @@
 //! A reader that stops early (`tandem nlu sentiment | head -1`) ends the command quietly.
 
+use crate::tandem_process;
 use std::io::Write;
-use std::process::{Command, Stdio};
-
-use crate::repo;
 
 #[test]
 fn a_closed_stdout_ends_the_command_without_a_panic() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(["nlu", "sentiment"])
-        .current_dir(repo())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("tandem starts");
+    let mut child = tandem_process(["nlu", "sentiment"]).spawn().expect("tandem starts");
     drop(child.stdout.take());
     let mut stdin = child.stdin.take().expect("stdin");
     // The command may end before it has read everything: a failed write here is expected.

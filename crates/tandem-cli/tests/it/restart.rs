@@ -8,7 +8,7 @@ use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
-use crate::repo;
+use crate::tandem_process;
 
 struct Chat {
     child: Child,
@@ -19,12 +19,8 @@ struct Chat {
 
 impl Chat {
     fn start(db: &Path) -> Self {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tandem"))
-            .args(["chat", "tests/bots/restart", "--name", "Kim Park", "--db"])
+        let mut child = tandem_process(["chat", "tests/bots/restart", "--name", "Kim Park", "--db"])
             .arg(db)
-            .current_dir(repo())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("tandem chat starts");
