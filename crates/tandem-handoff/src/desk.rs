@@ -53,7 +53,7 @@ pub struct Desk {
     line: BTreeSet<Place>,
     idle_since: HashMap<String, DateTime<Utc>>,
     handled: (Duration, i32),
-    /// Bumped whenever the line changes; `moves` has nothing new to say until it does.
+    /// Bumped by `join_line` and `leave_line`; `moves` has nothing new to say until it changes.
     line_version: u64,
     moves_seen: Option<u64>,
 }
@@ -85,10 +85,7 @@ impl Desk {
         for chats in self.chats.values_mut() {
             chats.remove(id);
         }
-        let was_waiting = self.leave_line(id).is_some();
-        if was_waiting || matches!(conversation.owner, Owner::Queued { .. } | Owner::Parked { .. }) {
-            self.line_version += 1;
-        }
+        self.leave_line(id);
         let sticky = conversation.last_agent.clone();
         match &conversation.owner {
             Owner::Agent { agent, .. } => {
@@ -140,7 +137,6 @@ impl Desk {
             .find(|(_, _, other)| other != id)
             .is_some_and(|first| (&first.0, &first.1) <= (&place.0, &place.1));
         let chosen = if ahead { None } else { self.pick(&on_duty, sticky) };
-        self.line_version += 1;
         match chosen {
             Some(agent) => {
                 self.chats.entry(agent.clone()).or_default().insert(id.clone());
@@ -173,7 +169,6 @@ impl Desk {
             if let Some(agent) = self.pick(&on_duty, waiting.sticky.as_deref()) {
                 self.chats.entry(agent.clone()).or_default().insert(id.clone());
                 self.leave_line(&id);
-                self.line_version += 1;
                 out.push((id, agent));
             }
         }
@@ -258,6 +253,7 @@ impl Desk {
     /// Put a chat in line (replacing its earlier entry), or among the parked.
     fn join_line(&mut self, id: &ConversationId, waiting: Waiting) {
         self.leave_line(id);
+        self.line_version += 1;
         if !waiting.parked {
             self.line.insert(waiting.place(id));
         }
@@ -268,6 +264,7 @@ impl Desk {
     fn leave_line(&mut self, id: &ConversationId) -> Option<Waiting> {
         let waiting = self.waiting.remove(id)?;
         self.line.remove(&waiting.place(id));
+        self.line_version += 1;
         Some(waiting)
     }
 }

@@ -59,7 +59,6 @@ impl Classifier {
         let features = vocab.len();
         let bias = features + DIMS;
         let mut weights = vec![0.0f32; (bias + 1) * k];
-        let order = shuffled(xs.len());
         let d = 0.5 / settings.c;
         // The n-grams have length 1 (or less): |x|^2 <= 1 + weight^2 (when it has a vector) + 1 (bias).
         let qds: Vec<f32> =
@@ -68,18 +67,13 @@ impl Classifier {
         for class in 0..k {
             w.iter_mut().for_each(|x| *x = 0.0);
             let mut alpha = vec![0.0f32; xs.len()];
-            let mut active: Vec<usize> = order.clone();
-            let mut rng: u64 = 0x9e37_79b9_7f4a_7c15 ^ class as u64;
+            let mut active: Vec<usize> = (0..xs.len()).collect();
+            let mut state: u64 = 0x9e37_79b9_7f4a_7c15 ^ class as u64;
             for epoch in 0..settings.epochs {
                 let mut changed = 0.0f32;
                 let mut keep = Vec::with_capacity(active.len());
                 // A new order every epoch, as LIBLINEAR does: coordinate descent converges faster.
-                for i in (1..active.len()).rev() {
-                    rng ^= rng << 13;
-                    rng ^= rng >> 7;
-                    rng ^= rng << 17;
-                    active.swap(i, (rng % (i as u64 + 1)) as usize);
-                }
+                shuffle(&mut active, &mut state);
                 for &i in &active {
                     let x = &xs[i];
                     let y = if ys[i] == class { 1.0 } else { -1.0 };
@@ -171,17 +165,14 @@ fn dot(a: &[f32], b: &[f32; DIMS]) -> f32 {
     lanes.iter().sum()
 }
 
-/// A fixed pseudo-random order (xorshift), so training is deterministic.
-fn shuffled(n: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    for i in (1..n).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        order.swap(i, (state % (i as u64 + 1)) as usize);
+/// Shuffle in place with a seeded xorshift, so training is deterministic.
+fn shuffle(items: &mut [usize], state: &mut u64) {
+    for i in (1..items.len()).rev() {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        items.swap(i, (*state % (i as u64 + 1)) as usize);
     }
-    order
 }
 
 #[cfg(test)]
