@@ -377,7 +377,10 @@ impl Compiler<'_> {
         }
         let condition = match key {
             "intent" => {
-                if !self.names.intents.contains(&value.value) {
+                if value.value == tandem_nlu::OUT_OF_SCOPE {
+                    let why = "intent `none` is never an answer (its examples teach what is out of scope); route it with `else`";
+                    self.report.error(file, value.pos, why);
+                } else if !self.names.intents.contains(&value.value) {
                     let known: Vec<String> = self.names.intents.iter().cloned().collect();
                     let hint = suggest(&value.value, &known);
                     self.report.error(file, value.pos, format!("unknown intent `{}`{hint}", value.value));

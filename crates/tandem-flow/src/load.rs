@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use tandem_nlu::IntentDefinition;
+use tandem_nlu::{IntentDefinition, OUT_OF_SCOPE};
 
 use crate::bot::{Action, Bot, Flow, StepRef};
 use crate::bot_file::BotFile;
@@ -316,6 +316,9 @@ fn intents(
                 report.error(file, p.pos, e);
             }
         }
+        if name.value == OUT_OF_SCOPE {
+            out_of_scope(file, name, def, report);
+        }
         if def.patterns.is_empty() && def.keywords.is_empty() && def.examples.is_empty() {
             let message =
                 format!("intent `{}` has no patterns, keywords or examples, so nothing can match it", name.value);
@@ -334,6 +337,23 @@ fn intents(
         spec.examples.extend_from_slice(&def.examples);
     }
     specs
+}
+
+/// The intent `none` only holds examples of what the bot does not handle: nothing can make
+/// it an answer, so rules that would are errors.
+fn out_of_scope(file: &Path, name: &At<String>, def: &crate::model::IntentDef, report: &mut Report) {
+    if !(def.patterns.is_empty() && def.keywords.is_empty()) {
+        let why = format!(
+            "intent `{OUT_OF_SCOPE}` holds examples of what the bot does not handle; it takes no `patterns` or `keywords`"
+        );
+        report.error(file, name.pos, why);
+    }
+    if let Some(goto) = &def.goto {
+        let why = format!(
+            "intent `{OUT_OF_SCOPE}` is never an answer, so its `goto` never runs; the bot's `fallback` answers what is out of scope"
+        );
+        report.error(file, goto.pos, why);
+    }
 }
 
 /// The bot's actions, with their data files read.

@@ -31,6 +31,7 @@ pub struct FlowFile {
 }
 
 /// An intent: what the customer means, recognised by regex patterns, keywords and examples.
+/// The intent `none` holds only examples of what the bot does not handle (out of scope).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntentDef {

@@ -11,7 +11,7 @@ use crate::classifier::{Classifier, Training};
 /// A labelled split: (text, label); out-of-scope examples have the label [`OUT_OF_SCOPE`].
 pub type Split = Vec<(String, String)>;
 
-pub const OUT_OF_SCOPE: &str = "none";
+pub use crate::intents::OUT_OF_SCOPE;
 
 /// A dataset's splits.
 #[derive(Debug, Default)]

@@ -1,7 +1,9 @@
 //! What the customer means, as an ordered list of `(intent, confidence)`: regex patterns,
 //! whole-word keywords and exact examples are certain (1.0); otherwise the classifier trained
 //! on every intent's examples gives its best guess with a confidence, and answers nothing
-//! (out of scope) below the threshold.
+//! (out of scope) below the threshold. Examples of the intent [`OUT_OF_SCOPE`] (`none`) teach
+//! the classifier what the bot does not handle: when it is the best guess, the classifier
+//! answers nothing, and `none` itself is never an answer.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{RegexSet, RegexSetBuilder};
@@ -33,6 +35,8 @@ pub enum IntentError {
     Pattern { intent: String, reason: String },
     #[error("keywords: {0}")]
     Keywords(String),
+    #[error("intent `{OUT_OF_SCOPE}` holds out-of-scope examples; it takes no patterns or keywords")]
+    OutOfScopeRules,
 }
 
 /// Recognises the intents of a bot in a message.
@@ -43,11 +47,15 @@ pub struct IntentMatcher {
     pattern_owner: Vec<usize>,
     keywords: AhoCorasick,
     keyword_owner: Vec<usize>,
-    examples: Vec<(String, usize)>,
+    /// Normalised examples and their intent; an out-of-scope example has `None`.
+    examples: Vec<(String, Option<usize>)>,
     classifier: Option<Classifier>,
     /// Below this confidence the classifier's guess is out of scope.
     threshold: f64,
 }
+
+/// The intent whose examples are out of scope: a class of its own, never an answer.
+pub const OUT_OF_SCOPE: &str = "none";
 
 /// Below this confidence a classifier guess counts as "none" (out of scope), by default.
 pub const DEFAULT_THRESHOLD: f64 = 0.6;
@@ -66,6 +74,9 @@ impl IntentMatcher {
         let mut keyword_owner = Vec::new();
         let mut examples = Vec::new();
         for (index, def) in definitions.iter().enumerate() {
+            if def.name == OUT_OF_SCOPE && !(def.patterns.is_empty() && def.keywords.is_empty()) {
+                return Err(IntentError::OutOfScopeRules);
+            }
             for p in &def.patterns {
                 patterns.push(p.clone());
                 pattern_owner.push(index);
@@ -74,7 +85,8 @@ impl IntentMatcher {
                 keywords.push(k.to_lowercase());
                 keyword_owner.push(index);
             }
-            examples.extend(def.examples.iter().map(|e| (normalize(e), index)));
+            let owner = (def.name != OUT_OF_SCOPE).then_some(index);
+            examples.extend(def.examples.iter().map(|e| (normalize(e), owner)));
         }
         let patterns =
             RegexSetBuilder::new(&patterns).case_insensitive(true).size_limit(1 << 24).build().map_err(|e| {
@@ -117,9 +129,11 @@ impl IntentMatcher {
             }
         }
         let normalized = normalize(text);
-        for (example, owner) in &self.examples {
-            if *example == normalized {
-                hit[*owner] = true;
+        let mut out_of_scope = false;
+        for (_, owner) in self.examples.iter().filter(|(example, _)| *example == normalized) {
+            match owner {
+                Some(owner) => hit[*owner] = true,
+                None => out_of_scope = true,
             }
         }
         let mut found: Vec<IntentScore> = hit
@@ -128,12 +142,16 @@ impl IntentMatcher {
             .filter(|(_, h)| **h)
             .map(|(i, _)| IntentScore { intent: self.names[i].clone(), confidence: 1.0 })
             .collect();
-        if let Some(classifier) = &self.classifier {
+        if let Some(classifier) = self.classifier.as_ref().filter(|_| !out_of_scope) {
             let mut guesses: Vec<(usize, f32)> = classifier.scores(text).into_iter().enumerate().collect();
             guesses.sort_by(|a, b| b.1.total_cmp(&a.1));
             for (label, score) in guesses.into_iter().take(3) {
                 let confidence = confidence(score);
                 let intent = &classifier.labels()[label];
+                if intent == OUT_OF_SCOPE {
+                    // Guesses less likely than "out of scope" are not worth giving.
+                    break;
+                }
                 if confidence >= self.threshold && !found.iter().any(|f| f.intent == *intent) {
                     found.push(IntentScore { intent: intent.clone(), confidence });
                 }
@@ -226,6 +244,55 @@ mod tests {
         assert_eq!(found[0].intent, "track");
         assert!(found[0].confidence > 0.5 && found[0].confidence < 1.0, "{found:?}");
         assert!(m.classify("the weather in paris").iter().all(|f| f.confidence < 1.0));
+    }
+
+    fn with_out_of_scope_examples() -> IntentMatcher {
+        IntentMatcher::new(&[
+            IntentDefinition {
+                name: "track".into(),
+                examples: vec!["where is my order".into(), "track my parcel".into(), "has my package shipped".into()],
+                ..Default::default()
+            },
+            IntentDefinition {
+                name: "refund".into(),
+                examples: vec!["i want my money back".into(), "refund please".into(), "can i get a refund".into()],
+                ..Default::default()
+            },
+            IntentDefinition {
+                name: OUT_OF_SCOPE.into(),
+                examples: vec![
+                    "what's the weather like today".into(),
+                    "tell me a joke".into(),
+                    "who won the football game".into(),
+                    "what is the capital of france".into(),
+                ],
+                ..Default::default()
+            },
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn out_of_scope_examples_teach_what_the_bot_does_not_handle() {
+        let m = with_out_of_scope_examples();
+        assert_eq!(m.classify("where's my package?")[0].intent, "track");
+        assert_eq!(m.classify("can i have a refund")[0].intent, "refund");
+        // Near the out-of-scope examples: nothing, where the two intents alone guess (0.67-0.76).
+        for text in ["tell me a funny joke", "what is the capital of spain", "is it sunny in paris"] {
+            assert!(m.classify(text).is_empty(), "{text}: {:?}", m.classify(text));
+        }
+        assert!(m.classify("Tell me a joke!").is_empty());
+        // `none` is never an answer.
+        for text in ["hello", "the capital of spain", "weather", ""] {
+            assert!(m.classify(text).iter().all(|f| f.intent != OUT_OF_SCOPE), "{text}");
+        }
+    }
+
+    #[test]
+    fn out_of_scope_takes_no_patterns_or_keywords() {
+        let def =
+            IntentDefinition { name: OUT_OF_SCOPE.into(), keywords: vec!["weather".into()], ..Default::default() };
+        assert!(matches!(IntentMatcher::new(&[def]), Err(IntentError::OutOfScopeRules)));
     }
 
     #[test]

@@ -11,4 +11,6 @@ pub mod sentiment;
 pub mod vader;
 pub mod word_vectors;
 
-pub use intents::{DEFAULT_THRESHOLD, IntentDefinition, IntentError, IntentMatcher, IntentScore, confidence};
+pub use intents::{
+    DEFAULT_THRESHOLD, IntentDefinition, IntentError, IntentMatcher, IntentScore, OUT_OF_SCOPE, confidence,
+};
