@@ -9,6 +9,7 @@ pub mod features;
 mod intents;
 pub mod sentiment;
 pub mod vader;
+mod vader_corrections;
 pub mod word_vectors;
 
 pub use intents::{

@@ -1,6 +1,7 @@
 //! Sentiment of a message: a compound score in [-1, 1] by VADER's method ([`crate::vader`], a
-//! faithful port of Python vaderSentiment 3.3.2), plus what VADER misses in customer service,
-//! as a documented, configurable extension added to VADER's raw sum before it is normalised:
+//! faithful port of Python vaderSentiment 3.3.2, read with the original's slips corrected:
+//! [`crate::vader_corrections`]), plus what VADER misses in customer service, as a
+//! documented, configurable extension added to VADER's raw sum before it is normalised:
 //! - emoji whose descriptions carry no lexicon word (😡, 🤬, 👍🏽 with any skin tone, ...);
 //! - support cues: "still waiting", "third time", "nobody answers", "cancel my account",
 //!   "I want a refund", ...
@@ -76,10 +77,10 @@ impl SentimentAnalyzer {
 
     /// The compound score of `text` in [-1, 1].
     pub fn score(&self, text: &str) -> f64 {
-        let compound = vader::compound(text);
         if !self.extension {
-            return compound;
+            return vader::compound(text);
         }
+        let compound = vader::compound_corrected(text);
         let extra = self.extra_valence(text);
         if extra == 0.0 {
             return compound;

@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use crate::vader_corrections as corrections;
+
 const B_INCR: f64 = 0.293;
 const B_DECR: f64 = -0.293;
 const C_INCR: f64 = 0.733;
@@ -219,8 +221,28 @@ static BOOSTERS: LazyLock<FastMap<&'static str, f64>> = LazyLock::new(|| {
         .collect()
 });
 
+/// How to read a text: exactly as Python vaderSentiment 3.3.2 does, or with its slips
+/// corrected ([`crate::vader_corrections`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    Python,
+    Corrected,
+}
+
 /// VADER's compound score of `text`, rounded to 4 decimals as Python does.
 pub fn compound(text: &str) -> f64 {
+    score(text, Reading::Python)
+}
+
+/// VADER's compound score with the original's slips corrected, as listed in
+/// [`crate::vader_corrections`].
+pub fn compound_corrected(text: &str) -> f64 {
+    score(text, Reading::Corrected)
+}
+
+fn score(text: &str, reading: Reading) -> f64 {
+    let unescaped = (reading == Reading::Corrected).then(|| corrections::unescape_html(text)).flatten();
+    let text = unescaped.as_deref().unwrap_or(text);
     let text = describe_emoji(text);
     let words: Vec<&str> = text.split_whitespace().map(strip_punctuation_if_word).collect();
     let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
@@ -232,7 +254,7 @@ pub fn compound(text: &str) -> f64 {
     for i in 0..words.len() {
         let is_modifier = BOOSTERS.contains_key(lower[i].as_str())
             || (lower[i] == "kind" && lower.get(i + 1).is_some_and(|n| n == "of"));
-        let valence = if is_modifier { 0.0 } else { valence(&words, &lower, i, cap_differential) };
+        let valence = if is_modifier { 0.0 } else { valence(&words, &lower, i, cap_differential, reading) };
         sentiments.push(valence);
     }
     but_check(&lower, &mut sentiments);
@@ -300,22 +322,34 @@ fn in_lexicon(word: &str) -> bool {
     LEXICON.contains_key(word)
 }
 
-fn valence(words: &[&str], lower: &[String], i: usize, cap_differential: bool) -> f64 {
+/// The lexicon's valence of a lowercase word.
+pub(crate) fn lexicon(word: &str) -> Option<f64> {
+    LEXICON.get(word).copied()
+}
+
+fn valence(words: &[&str], lower: &[String], i: usize, cap_differential: bool, reading: Reading) -> f64 {
     let item = lower[i].as_str();
-    let Some(&base) = LEXICON.get(item) else { return 0.0 };
+    let corrected = reading == Reading::Corrected;
+    let base = match corrected {
+        true => corrections::cased_emoticon(words[i]).or_else(|| lexicon(item)).or_else(|| corrections::variant(item)),
+        false => lexicon(item),
+    };
+    let Some(base) = base else { return 0.0 };
     let mut valence = base;
-    if item == "no" && i + 1 < words.len() && in_lexicon(&lower[i + 1]) {
+    let repeated_no = corrected && corrections::repeated_no(lower, i);
+    if item == "no" && i + 1 < words.len() && in_lexicon(&lower[i + 1]) && !repeated_no {
         valence = 0.0;
     }
-    if (i > 0 && lower[i - 1] == "no")
+    let after_no = (i > 0 && lower[i - 1] == "no")
         || (i > 1 && lower[i - 2] == "no")
-        || (i > 2 && lower[i - 3] == "no" && (lower[i - 1] == "or" || lower[i - 1] == "nor"))
-    {
+        || (i > 2 && lower[i - 3] == "no" && (lower[i - 1] == "or" || lower[i - 1] == "nor"));
+    if after_no && !repeated_no {
         valence = base * N_SCALAR;
     }
     if is_upper(words[i]) && cap_differential {
         valence += if valence > 0.0 { C_INCR } else { -C_INCR };
     }
+    let mut flipped = false;
     for start in 0..3 {
         if i > start && !in_lexicon(&lower[i - (start + 1)]) {
             let mut s = scalar(words[i - (start + 1)], &lower[i - (start + 1)], valence, cap_differential);
@@ -326,7 +360,13 @@ fn valence(words: &[&str], lower: &[String], i: usize, cap_differential: bool) -
                 s *= 0.9;
             }
             valence += s;
-            valence = negation_check(valence, lower, start, i);
+            let checked = negation_check(valence, lower, start, i);
+            let flip = valence != 0.0 && checked == valence * N_SCALAR;
+            // Python flips once for every negation word among the three before.
+            if !(flip && flipped && corrected) {
+                valence = checked;
+            }
+            flipped |= flip;
             if start == 2 {
                 valence = special_idioms_check(valence, lower, i);
             }

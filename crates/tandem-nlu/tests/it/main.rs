@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use tandem_nlu::classifier::Training;
-use tandem_nlu::eval::{Dataset, banking77, clinc150, evaluate, evaluate_sentiment, sentiment_set};
+use tandem_nlu::eval::{Dataset, SENTIMENT_SETS, banking77, clinc150, evaluate, evaluate_sentiment, sentiment_set};
 use tandem_nlu::sentiment::SentimentAnalyzer;
 
 /// ../shared/data, or None (after saying so) when it is absent outside CI.
@@ -53,7 +53,7 @@ fn banking77_slice_stays_above_its_floor() {
 }
 
 #[test]
-fn tweet_sentiment_stays_above_its_floor_and_the_extension_costs_nothing() {
+fn sentiment_beats_python_vader_on_every_set_and_tweets_reach_r_0_88() {
     // Every set scores as Python vaderSentiment 3.3.2 does: spot values from the package.
     assert_eq!(
         tandem_nlu::vader::compound(
@@ -62,14 +62,18 @@ fn tweet_sentiment_stays_above_its_floor_and_the_extension_costs_nothing() {
         0.7514
     );
     let Some(data) = data() else { return };
-    let mut tweets = sentiment_set(&data.join("sentiment/tweets_GroundTruth.txt")).expect("tweets load");
-    assert_eq!(tweets.len(), 4200);
-    tweets.truncate(1000);
     let (ours, vader) = (SentimentAnalyzer::default(), SentimentAnalyzer::vader_only());
-    let with = evaluate_sentiment("tweets", &tweets, |t| ours.score(t));
-    let without = evaluate_sentiment("tweets", &tweets, |t| vader.score(t));
-    println!("{with:?}\n{without:?}");
-    assert!(with.pearson_r >= 0.86, "{with:?}");
-    assert!(with.pearson_r >= without.pearson_r - 0.001, "{with:?} vs {without:?}");
-    assert!(with.macro_f1 >= 0.70, "{with:?}");
+    for (name, stem) in SENTIMENT_SETS {
+        let set = sentiment_set(&data.join(format!("sentiment/{stem}_GroundTruth.txt"))).expect("set loads");
+        let with = evaluate_sentiment(name, &set, |t| ours.score(t));
+        let without = evaluate_sentiment(name, &set, |t| vader.score(t));
+        println!("{with:?}\n{without:?}");
+        // At least Python VADER on every set, in correlation and in 3-class macro-F1.
+        assert!(with.pearson_r >= without.pearson_r, "{with:?} vs {without:?}");
+        assert!(with.macro_f1 >= without.macro_f1 - 0.001, "{with:?} vs {without:?}");
+        if name == "tweets" {
+            assert_eq!(set.len(), 4200);
+            assert!(with.pearson_r >= 0.88, "{with:?}");
+        }
+    }
 }
