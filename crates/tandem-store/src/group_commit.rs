@@ -16,10 +16,10 @@ use std::sync::{Arc, Mutex};
 use futures_util::StreamExt;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{Connection, Either, Executor, QueryBuilder, Row, Sqlite};
-use tandem_core::{Commit, CommitOutcome, ConversationId, Outbound, OutboxMessage, StoreError};
+use tandem_core::{CommitOutcome, OutboxMessage, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::codec::{db_error, micros, to_json};
+use crate::codec::{EncodedCommit, db_error};
 
 /// At most this many writes share one transaction.
 const MAX_BATCH: usize = 512;
@@ -27,51 +27,6 @@ const MAX_BATCH: usize = 512;
 const MAX_BINDS: usize = 30_000;
 /// WAL pages written between checkpoints.
 const WAL_PAGES_PER_CHECKPOINT: u32 = 10_000;
-
-/// A commit with its rows encoded, ready for SQL.
-pub(crate) struct EncodedCommit {
-    id: ConversationId,
-    key: String,
-    now: i64,
-    inbound: Option<String>,
-    fired_timer: Option<String>,
-    cancel_timers: Vec<String>,
-    /// (id, due, kind)
-    set_timers: Vec<(String, i64, String)>,
-    /// (seq, at, event)
-    journal: Vec<(i64, i64, String)>,
-    /// (body, message)
-    outbox: Vec<(String, Outbound)>,
-    state: String,
-    owner: &'static str,
-}
-
-impl EncodedCommit {
-    pub(crate) fn new(commit: Commit) -> Result<Self, StoreError> {
-        let conversation = &commit.conversation;
-        Ok(Self {
-            key: conversation.id.key(),
-            id: conversation.id.clone(),
-            now: micros(conversation.updated_at),
-            state: to_json(conversation)?,
-            owner: conversation.owner.label(),
-            inbound: commit.inbound_id,
-            fired_timer: commit.fired_timer,
-            cancel_timers: commit.cancel_timers,
-            set_timers: commit
-                .set_timers
-                .iter()
-                .map(|t| Ok((t.id.clone(), micros(t.due), to_json(&t.kind)?)))
-                .collect::<Result<_, StoreError>>()?,
-            journal: commit
-                .events
-                .iter()
-                .map(|e| Ok((e.seq as i64, micros(e.at), to_json(&e.event)?)))
-                .collect::<Result<_, StoreError>>()?,
-            outbox: commit.outbox.into_iter().map(|m| Ok((to_json(&m)?, m))).collect::<Result<_, StoreError>>()?,
-        })
-    }
-}
 
 /// One write waiting for the writer, with where its answer goes.
 pub(crate) enum Write {

@@ -1,9 +1,12 @@
 //! Durable [`Store`](tandem_core::Store) implementations. SQLite is the embedded default:
-//! one file, created on first run, WAL mode, schema by migrations. (PostgreSQL, for several
-//! instances on one database, comes with its own issue.)
+//! one file, created on first run, WAL mode, schema by migrations. PostgreSQL keeps the same
+//! tables for a bot that outgrows one machine.
 
 mod codec;
 mod group_commit;
+mod postgres;
+mod queries;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

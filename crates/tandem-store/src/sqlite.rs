@@ -12,13 +12,13 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use tandem_core::{
-    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, Outbound, OutboxMessage, Store, StoreError,
-    Timer,
+    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError, Timer,
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::codec::{conversation_id, db_error, from_json, from_micros, micros};
-use crate::group_commit::{self, EncodedCommit, Marking, Write};
+use crate::codec::{EncodedCommit, db_error, from_json, from_micros, micros};
+use crate::group_commit::{self, Marking, Write};
+use crate::queries;
 
 /// Conversations in one SQLite file.
 #[derive(Clone)]
@@ -56,7 +56,7 @@ impl SqliteStore {
 
     /// How many timers wait to fire.
     pub async fn pending_timers(&self) -> Result<u64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM timers").fetch_one(&self.pool).await.map_err(db_error)?;
+        let row = sqlx::query(queries::PENDING_TIMERS).fetch_one(&self.pool).await.map_err(db_error)?;
         Ok(row.get::<i64, _>(0) as u64)
     }
 
@@ -80,16 +80,12 @@ fn writer_gone() -> StoreError {
 #[async_trait]
 impl Store for SqliteStore {
     async fn load(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
-        let row = sqlx::query("SELECT state FROM conversations WHERE id = ?")
-            .bind(id.key())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let row = sqlx::query(queries::LOAD).bind(id.key()).fetch_optional(&self.pool).await.map_err(db_error)?;
         row.map(|r| from_json(r.get::<&str, _>(0))).transpose()
     }
 
     async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM inbound WHERE conversation_id = ? AND platform_id = ?")
+        let row = sqlx::query(queries::SEEN_INBOUND)
             .bind(id.key())
             .bind(platform_id)
             .fetch_optional(&self.pool)
@@ -105,50 +101,28 @@ impl Store for SqliteStore {
     }
 
     async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, conversation_id, due_at, kind FROM timers WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
-        )
-        .bind(micros(now))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
-        rows.iter()
-            .map(|r| {
-                Ok(Timer {
-                    id: r.get(0),
-                    conversation: conversation_id(r.get::<&str, _>(1)),
-                    due: from_micros(r.get(2)),
-                    kind: from_json(r.get::<&str, _>(3))?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(queries::DUE_TIMERS)
+            .bind(micros(now))
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(|r| queries::timer(r.get(0), r.get(1), r.get(2), r.get(3))).collect()
     }
 
     async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query("SELECT MIN(due_at) FROM timers").fetch_one(&self.pool).await.map_err(db_error)?;
+        let row = sqlx::query(queries::NEXT_TIMER_DUE).fetch_one(&self.pool).await.map_err(db_error)?;
         Ok(row.get::<Option<i64>, _>(0).map(from_micros))
     }
 
     async fn undelivered(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
         // Before the query: a mark written after this copy is taken is seen by the query.
         let marking = self.marking.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let rows = sqlx::query(
-            "SELECT id, conversation_id, message FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT ?",
-        )
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?;
+        let rows =
+            sqlx::query(queries::UNDELIVERED).bind(limit as i64).fetch_all(&self.pool).await.map_err(db_error)?;
         rows.iter()
             .filter(|r| !marking.contains(&r.get::<i64, _>(0)))
-            .map(|r| {
-                Ok(OutboxMessage {
-                    id: r.get(0),
-                    conversation: conversation_id(r.get::<&str, _>(1)),
-                    message: from_json::<Outbound>(r.get::<&str, _>(2))?,
-                })
-            })
+            .map(|r| queries::outbox_message(r.get(0), r.get(1), r.get(2)))
             .collect()
     }
 
@@ -164,27 +138,12 @@ impl Store for SqliteStore {
     }
 
     async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError> {
-        let rows = sqlx::query("SELECT state FROM conversations WHERE owner IN ('queued', 'parked', 'agent')")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let rows = sqlx::query(queries::HANDOFF_CONVERSATIONS).fetch_all(&self.pool).await.map_err(db_error)?;
         rows.iter().map(|r| from_json(r.get::<&str, _>(0))).collect()
     }
 
     async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {
-        let rows = sqlx::query("SELECT seq, at, event FROM journal WHERE conversation_id = ? ORDER BY seq")
-            .bind(id.key())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        rows.iter()
-            .map(|r| {
-                Ok(JournalEntry {
-                    seq: r.get::<i64, _>(0) as u64,
-                    at: from_micros(r.get(1)),
-                    event: from_json(r.get::<&str, _>(2))?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(queries::JOURNAL).bind(id.key()).fetch_all(&self.pool).await.map_err(db_error)?;
+        rows.iter().map(|r| queries::journal_entry(r.get(0), r.get(1), r.get(2))).collect()
     }
 }
