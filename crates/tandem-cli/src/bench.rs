@@ -11,7 +11,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use tandem_core::{Channel, ChannelError, ConversationId, Inbound, Outbound, Store, SystemClock, UserProfile};
 use tandem_engine::{MemoryStore, Runtime};
-use tandem_store::SqliteStore;
+use tandem_store::{PostgresStore, SqliteStore};
 
 use crate::chat::load_engine;
 use crate::output;
@@ -27,8 +27,23 @@ pub enum Mode {
     Sqlite,
     /// SQLite, all conversations as concurrent clients.
     Concurrent,
+    /// PostgreSQL (`TANDEM_DATABASE_URL`, by default the local server's database `test`), every
+    /// turn committed before its reply counts as sent, one message at a time; in a schema of
+    /// its own, dropped afterwards.
+    Postgres,
+    /// PostgreSQL, all conversations as concurrent clients.
+    PostgresConcurrent,
     /// SQLite with N stored conversations and N pending timers: start-up, memory, timer lag.
     Scale,
+}
+
+/// Connections the PostgreSQL modes open (the server is on this machine's 2 cores too).
+const POSTGRES_CONNECTIONS: u32 = 8;
+
+/// The PostgreSQL server for the `postgres` modes: from the environment (a password stays out
+/// of files and shell history), by default the local server's database `test`.
+fn database_url() -> String {
+    std::env::var("TANDEM_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// Keeps the replies of each conversation's current turn.
@@ -85,11 +100,12 @@ fn inbound(c: usize, turn: usize, text: String) -> Inbound {
 pub async fn run(conversations: usize, mode: Mode, bot: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let engine = Arc::new(load_engine(bot.as_deref().unwrap_or(Path::new(BENCH_BOT)))?);
     let dir = tempfile::tempdir()?;
-    let store: Arc<dyn Store> = match mode {
-        Mode::Memory => Arc::new(MemoryStore::new()),
-        Mode::Sqlite | Mode::Concurrent | Mode::Scale => {
-            Arc::new(SqliteStore::open(&dir.path().join("bench.sqlite")).await?)
-        }
+    let postgres = matches!(mode, Mode::Postgres | Mode::PostgresConcurrent).then(database_url);
+    let schema = format!("tandem_bench_{}", std::process::id());
+    let store: Arc<dyn Store> = match (&postgres, mode) {
+        (Some(url), _) => Arc::new(PostgresStore::connect_in_schema(url, &schema, POSTGRES_CONNECTIONS).await?),
+        (None, Mode::Memory) => Arc::new(MemoryStore::new()),
+        (None, _) => Arc::new(SqliteStore::open(&dir.path().join("bench.sqlite")).await?),
     };
     let replies = Arc::new(Replies::default());
     let runtime = Arc::new(Runtime::new(engine, store, Arc::new(SystemClock)).with_channel(replies.clone()));
@@ -100,7 +116,7 @@ pub async fn run(conversations: usize, mode: Mode, bot: Option<PathBuf>) -> anyh
     let mut rss_live = rss_base;
     let started = Instant::now();
     for turn in 1..=5 {
-        if mode == Mode::Concurrent {
+        if matches!(mode, Mode::Concurrent | Mode::PostgresConcurrent) {
             let mut tasks = tokio::task::JoinSet::new();
             for c in 0..conversations {
                 let runtime = runtime.clone();
@@ -166,6 +182,9 @@ pub async fn run(conversations: usize, mode: Mode, bot: Option<PathBuf>) -> anyh
         mismatches,
     );
     output::line(line)?;
+    if let Some(url) = &postgres {
+        PostgresStore::drop_schema(url, &schema).await?;
+    }
     Ok(if mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
@@ -174,6 +193,8 @@ fn mode_name(mode: Mode) -> &'static str {
         Mode::Memory => "memory",
         Mode::Sqlite => "sqlite",
         Mode::Concurrent => "concurrent",
+        Mode::Postgres => "postgres",
+        Mode::PostgresConcurrent => "postgres-concurrent",
         Mode::Scale => "scale",
     }
 }

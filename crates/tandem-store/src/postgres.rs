@@ -1,8 +1,8 @@
 //! The PostgreSQL store: the same tables and contract as SQLite, for a bot that outgrows one
-//! machine. Each step is one transaction of its own; PostgreSQL's row locks let many run at
-//! once from a pool of connections. A redelivered message or a timer that already fired is
-//! found by the first statements (the inbound key, the timer's delete), and the whole step is
-//! rolled back as a duplicate.
+//! machine. Each step is one call of the `tandem_commit` function (migrations/postgres): one
+//! round trip, one transaction; PostgreSQL's row locks let many run at once from a pool of
+//! connections. A redelivered message or a timer that already fired makes the function raise
+//! SQLSTATE TD409, which rolls the whole step back, and the store reports a duplicate.
 //!
 //! Several processes may share the database: a message or a timer is still handled once (the
 //! keys above), and two processes stepping one conversation at the same moment cannot both
@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Row};
 use tandem_core::{
     Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError, Timer,
 };
@@ -46,111 +46,87 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
+    /// Connect with `schema` (letters, digits and `_`) as the search path, creating it when
+    /// missing: a schema of its own for a test run or a benchmark.
+    pub async fn connect_in_schema(url: &str, schema: &str, connections: u32) -> Result<Self, StoreError> {
+        let schema = schema_name(schema)?;
+        let mut admin = sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| StoreError::Database(format!("connecting to PostgreSQL: {e}")))?;
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
+            .execute(&mut admin)
+            .await
+            .map_err(db_error)?;
+        let separator = if url.contains('?') { '&' } else { '?' };
+        Self::connect(&format!("{url}{separator}options=-c%20search_path%3D{schema}"), connections).await
+    }
+
+    /// Drop `schema` and everything in it.
+    pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+        let schema = schema_name(schema)?;
+        let mut admin = sqlx::PgConnection::connect(url).await.map_err(db_error)?;
+        sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
+            .execute(&mut admin)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
     /// How many timers wait to fire.
     pub async fn pending_timers(&self) -> Result<u64, StoreError> {
         let row = sqlx::query(queries::PENDING_TIMERS).fetch_one(&self.pool).await.map_err(db_error)?;
         Ok(row.get::<i64, _>(0) as u64)
     }
 
-    /// Write one step, or find that it was written before.
+    /// Write one step in one round trip (the `tandem_commit` function of the migrations), or
+    /// find that it was written before.
     async fn write(&self, c: &EncodedCommit) -> Result<CommitOutcome, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        if let Some(timer) = &c.fired_timer {
-            let deleted = sqlx::query("DELETE FROM timers WHERE id = $1 RETURNING id")
-                .bind(timer)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if deleted.is_none() {
-                return Ok(CommitOutcome::Duplicate); // dropping `tx` rolls it back
-            }
-        }
-        if let Some(platform_id) = &c.inbound {
-            let recorded = sqlx::query(
-                "INSERT INTO inbound (conversation_id, platform_id, received_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING RETURNING 1",
-            )
-            .bind(&c.key)
-            .bind(platform_id)
-            .bind(c.now)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if recorded.is_none() {
-                return Ok(CommitOutcome::Duplicate);
-            }
-        }
-        if !c.cancel_timers.is_empty() {
-            sqlx::query("DELETE FROM timers WHERE id = ANY($1)").bind(&c.cancel_timers).execute(&mut *tx).await?;
-        }
-        if !c.set_timers.is_empty() {
-            let (ids, dues, kinds) = columns3(&c.set_timers);
-            sqlx::query(
-                "INSERT INTO timers (id, conversation_id, due_at, kind) \
-                 SELECT id, $1, due, kind FROM UNNEST($2::text[], $3::bigint[], $4::text[]) AS t(id, due, kind) \
-                 ON CONFLICT (id) DO UPDATE SET conversation_id = excluded.conversation_id, \
-                 due_at = excluded.due_at, kind = excluded.kind",
-            )
-            .bind(&c.key)
-            .bind(ids)
-            .bind(dues)
-            .bind(kinds)
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !c.journal.is_empty() {
-            let (seqs, ats, events) = columns3(&c.journal);
-            sqlx::query(
-                "INSERT INTO journal (conversation_id, seq, at, event) \
-                 SELECT $1, seq, at, event FROM UNNEST($2::bigint[], $3::bigint[], $4::text[]) AS t(seq, at, event)",
-            )
-            .bind(&c.key)
-            .bind(seqs)
-            .bind(ats)
-            .bind(events)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let outbox = insert_outbox(&mut tx, c).await?;
-        sqlx::query(
-            "INSERT INTO conversations (id, state, owner, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state, owner = excluded.owner, \
-             updated_at = excluded.updated_at",
+        let (timer_ids, timer_dues, timer_kinds) = columns3(&c.set_timers);
+        let (seqs, ats, events) = columns3(&c.journal);
+        let bodies: Vec<&str> = c.outbox.iter().map(|(body, _)| body.as_str()).collect();
+        let written = sqlx::query_scalar::<_, Vec<i64>>(
+            "SELECT tandem_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&c.key)
+        .bind(c.now)
+        .bind(&c.inbound)
+        .bind(&c.fired_timer)
+        .bind(&c.cancel_timers)
+        .bind(timer_ids)
+        .bind(timer_dues)
+        .bind(timer_kinds)
+        .bind(seqs)
+        .bind(ats)
+        .bind(events)
+        .bind(bodies)
         .bind(&c.state)
         .bind(c.owner)
-        .bind(c.now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(CommitOutcome::Committed(outbox))
+        .fetch_one(&self.pool)
+        .await;
+        match written {
+            Ok(ids) => Ok(CommitOutcome::Committed(
+                ids.into_iter()
+                    .zip(&c.outbox)
+                    .map(|(id, (_, message))| OutboxMessage {
+                        id,
+                        conversation: c.id.clone(),
+                        message: message.clone(),
+                    })
+                    .collect(),
+            )),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(DUPLICATE) => Ok(CommitOutcome::Duplicate),
+            Err(e) => Err(e),
+        }
     }
 }
 
-/// The step's outbox rows, with the ids they were given (in the order of the messages: the
-/// ids come from one sequence, taken row by row in that order).
-async fn insert_outbox(
-    tx: &mut Transaction<'_, Postgres>,
-    c: &EncodedCommit,
-) -> Result<Vec<OutboxMessage>, sqlx::Error> {
-    if c.outbox.is_empty() {
-        return Ok(Vec::new());
-    }
-    let bodies: Vec<&str> = c.outbox.iter().map(|(body, _)| body.as_str()).collect();
-    let mut ids: Vec<i64> = sqlx::query_scalar(
-        "INSERT INTO outbox (conversation_id, message, created_at) \
-         SELECT $1, body, $3 FROM UNNEST($2::text[]) WITH ORDINALITY AS t(body, n) ORDER BY n RETURNING id",
-    )
-    .bind(&c.key)
-    .bind(&bodies)
-    .bind(c.now)
-    .fetch_all(&mut **tx)
-    .await?;
-    ids.sort_unstable();
-    Ok(ids
-        .into_iter()
-        .zip(&c.outbox)
-        .map(|(id, (_, message))| OutboxMessage { id, conversation: c.id.clone(), message: message.clone() })
-        .collect())
+/// The SQLSTATE `tandem_commit` raises for a message seen before or a timer that fired.
+const DUPLICATE: &str = "TD409";
+
+/// `name` if it is safe to write into SQL as a schema name.
+fn schema_name(name: &str) -> Result<&str, StoreError> {
+    let safe = !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if safe { Ok(name) } else { Err(StoreError::Database(format!("`{name}` is not a schema name (a-z, 0-9, _)"))) }
 }
 
 /// Three columns out of rows of three, to bind as arrays.
@@ -207,16 +183,22 @@ impl Store for PostgresStore {
         rows.iter().map(|r| queries::outbox_message(r.get(0), r.get(1), r.get(2))).collect()
     }
 
+    /// Without waiting for the disk (`synchronous_commit` off for this one statement): a mark
+    /// lost in a crash only means the message is delivered again (at least once), and the
+    /// reply is not held up by a second flush of the log.
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError> {
         if ids.is_empty() {
             return Ok(());
         }
-        sqlx::query("UPDATE outbox SET delivered_at = $1 WHERE id = ANY($2)")
-            .bind(micros(Utc::now()))
-            .bind(ids)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(
+            "WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true)) \
+             UPDATE outbox SET delivered_at = $1 FROM lazy WHERE id = ANY($2)",
+        )
+        .bind(micros(Utc::now()))
+        .bind(ids)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
         Ok(())
     }
 

@@ -16,39 +16,23 @@ fn url() -> String {
     std::env::var("TANDEM_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_string())
 }
 
-/// The server's url with `schema` as the search path.
-fn in_schema(schema: &str) -> String {
-    let url = url();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}options=-c%20search_path%3D{schema}")
-}
-
-/// A store in a fresh schema, and the schema's name (to drop it).
+/// A store in a fresh schema, and the schema's name (to drop it). Without a server: `None`
+/// (the test skips), except under CI.
 async fn fresh(name: &str) -> Option<(PostgresStore, String)> {
     let url = url();
-    let mut admin = match sqlx::PgConnection::connect(&url).await {
-        Ok(conn) => conn,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("PostgreSQL at {url}: {e}"),
-        Err(e) => {
-            eprintln!("skipped: no PostgreSQL at {url} ({e})");
-            return None;
-        }
-    };
+    if let Err(e) = sqlx::PgConnection::connect(&url).await {
+        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "PostgreSQL at {url}: {e}");
+        eprintln!("skipped: no PostgreSQL at {url} ({e})");
+        return None;
+    }
     let schema = format!("tandem_test_{name}_{}", std::process::id());
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")))
-        .execute(&mut admin)
-        .await
-        .expect("create the test schema");
-    let store = PostgresStore::connect(&in_schema(&schema), 8).await.expect("the store connects and migrates");
+    PostgresStore::drop_schema(&url, &schema).await.expect("drop a leftover schema");
+    let store = PostgresStore::connect_in_schema(&url, &schema, 8).await.expect("the store connects and migrates");
     Some((store, schema))
 }
 
 async fn drop_schema(schema: &str) {
-    let mut admin = sqlx::PgConnection::connect(&url()).await.expect("connect");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-        .execute(&mut admin)
-        .await
-        .expect("drop the test schema");
+    PostgresStore::drop_schema(&url(), schema).await.expect("drop the test schema");
 }
 
 #[tokio::test]
@@ -59,6 +43,7 @@ async fn keeps_the_store_contract() {
     contract::a_timer_fires_once_and_cancelled_timers_never(&store).await;
     contract::a_failed_commit_writes_nothing(&store).await;
     drop_schema(&schema).await;
+    assert!(PostgresStore::connect_in_schema(&url(), "x; DROP TABLE y", 1).await.is_err(), "not a schema name");
 }
 
 #[tokio::test]
