@@ -1,5 +1,5 @@
-//! `tandem chat`: talk to a bot in the terminal, on the same SQLite store and runtime as
-//! production. Restarting resumes the conversation where it was.
+//! `tandem chat`: talk to a bot in the terminal, on the same stores (SQLite, or PostgreSQL)
+//! and runtime as production. Restarting resumes the conversation where it was.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -10,16 +10,33 @@ use std::time::Duration;
 use anyhow::Context;
 use tandem_core::{ConversationId, Event, Inbound, Outbound, Store, SystemClock, UserProfile};
 use tandem_engine::{Engine, Handled, Runtime};
-use tandem_store::SqliteStore;
+use tandem_store::{PostgresStore, SqliteStore};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::agent_console::{self, AgentCommand};
 use crate::terminal::Terminal;
 
-pub async fn run(bot_dir: &Path, db: Option<PathBuf>, name: Option<String>, chat: String) -> anyhow::Result<ExitCode> {
+/// Where `tandem chat` keeps conversations.
+pub enum Keep {
+    /// A SQLite file (default: tandem.sqlite in the bot's folder).
+    Sqlite(Option<PathBuf>),
+    /// PostgreSQL at `TANDEM_DATABASE_URL`.
+    Postgres,
+}
+
+pub async fn run(bot_dir: &Path, keep: Keep, name: Option<String>, chat: String) -> anyhow::Result<ExitCode> {
     let engine = Arc::new(load_engine(bot_dir)?);
-    let db = db.unwrap_or_else(|| bot_dir.join("tandem.sqlite"));
-    let store = Arc::new(SqliteStore::open(&db).await.with_context(|| format!("opening {}", db.display()))?);
+    let store: Arc<dyn Store> = match keep {
+        Keep::Sqlite(db) => {
+            let db = db.unwrap_or_else(|| bot_dir.join("tandem.sqlite"));
+            Arc::new(SqliteStore::open(&db).await.with_context(|| format!("opening {}", db.display()))?)
+        }
+        Keep::Postgres => {
+            let url = std::env::var("TANDEM_DATABASE_URL")
+                .context("--postgres: set TANDEM_DATABASE_URL (postgres://user@host:port/database)")?;
+            Arc::new(PostgresStore::connect(&url, 4).await?)
+        }
+    };
     let speaker = engine.bot.vars.get("name").and_then(|v| v.as_str()).unwrap_or("bot").to_string();
     let terminal = Arc::new(Terminal::new(speaker));
     let runtime = Arc::new(Runtime::new(engine, store.clone(), Arc::new(SystemClock)).with_channel(terminal.clone()));

@@ -47,8 +47,11 @@ enum Command {
         /// The bot's folder (with bot.yaml).
         bot: PathBuf,
         /// The SQLite file conversations are kept in (default: tandem.sqlite in the bot's folder).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "postgres")]
         db: Option<PathBuf>,
+        /// Keep conversations in PostgreSQL at $TANDEM_DATABASE_URL instead of a SQLite file.
+        #[arg(long)]
+        postgres: bool,
         /// Your name, as the bot will see it (default: $USER).
         #[arg(long)]
         name: Option<String>,
@@ -150,7 +153,10 @@ fn main() -> ExitCode {
             print!("{}", schema_json(kind));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Chat { bot, db, name, chat } => runtime().and_then(|rt| rt.block_on(chat::run(&bot, db, name, chat))),
+        Command::Chat { bot, db, postgres, name, chat } => {
+            let keep = if postgres { chat::Keep::Postgres } else { chat::Keep::Sqlite(db) };
+            runtime().and_then(|rt| rt.block_on(chat::run(&bot, keep, name, chat)))
+        }
         Command::Test { paths } => runtime().and_then(|rt| rt.block_on(conversation_tests::run(&paths))),
         Command::Nlu { what: NluCommand::Intents { bot } } => nlu::intents(&bot),
         Command::Bench { conversations, mode: bench::Mode::Scale, hot, db, .. } => runtime()

@@ -59,6 +59,11 @@ pub trait Store: Send + Sync {
     async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError>;
     /// The whole journal of a conversation, in order.
     async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError>;
+    /// Wait until everything accepted so far (delivery marks included) is written: call it
+    /// before a process exits. Stores that write before they answer have nothing to wait for.
+    async fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// The event list of a commit, numbered from the conversation's journal sequence.

@@ -57,8 +57,13 @@ impl PostgresStore {
             .execute(&mut admin)
             .await
             .map_err(db_error)?;
+        Self::connect(&Self::url_in_schema(url, schema)?, connections).await
+    }
+
+    /// `url` with `schema` (letters, digits and `_`) as the search path.
+    pub fn url_in_schema(url: &str, schema: &str) -> Result<String, StoreError> {
         let separator = if url.contains('?') { '&' } else { '?' };
-        Self::connect(&format!("{url}{separator}options=-c%20search_path%3D{schema}"), connections).await
+        Ok(format!("{url}{separator}options=-c%20search_path%3D{}", schema_name(schema)?))
     }
 
     /// Drop `schema` and everything in it.

@@ -60,14 +60,6 @@ impl SqliteStore {
         Ok(row.get::<i64, _>(0) as u64)
     }
 
-    /// Wait until everything queued so far (delivery marks included) is in the file: call
-    /// it before a process exits.
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        let (done, written) = oneshot::channel();
-        self.queue(Write::Flush(done)).await?;
-        written.await.map_err(|_| writer_gone())
-    }
-
     async fn queue(&self, write: Write) -> Result<(), StoreError> {
         self.writer.send(write).await.map_err(|_| writer_gone())
     }
@@ -140,6 +132,13 @@ impl Store for SqliteStore {
     async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError> {
         let rows = sqlx::query(queries::HANDOFF_CONVERSATIONS).fetch_all(&self.pool).await.map_err(db_error)?;
         rows.iter().map(|r| from_json(r.get::<&str, _>(0))).collect()
+    }
+
+    /// Waits until everything queued so far (delivery marks included) is in the file.
+    async fn flush(&self) -> Result<(), StoreError> {
+        let (done, written) = oneshot::channel();
+        self.queue(Write::Flush(done)).await?;
+        written.await.map_err(|_| writer_gone())
     }
 
     async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {

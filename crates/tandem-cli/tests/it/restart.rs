@@ -1,9 +1,9 @@
-//! Kill and restart: `tandem chat` on a SQLite file is killed with SIGKILL mid-conversation,
-//! restarted, and the conversation goes on at the right step with its variables; a timeout
-//! pending at the kill fires once, after the restart.
+//! Kill and restart: `tandem chat` on a SQLite file, and on PostgreSQL, is killed with SIGKILL
+//! mid-conversation, restarted, and the conversation goes on at the right step with its
+//! variables; a timeout pending at the kill fires once, after the restart.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -17,13 +17,21 @@ struct Chat {
     seen: Vec<String>,
 }
 
+/// Where the chat keeps its conversations.
+enum Keep {
+    Sqlite(PathBuf),
+    /// A server url with the test's own schema as the search path.
+    Postgres(String),
+}
+
 impl Chat {
-    fn start(db: &Path) -> Self {
-        let mut child = tandem_process(["chat", "tests/bots/restart", "--name", "Kim Park", "--db"])
-            .arg(db)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tandem chat starts");
+    fn start(keep: &Keep) -> Self {
+        let mut command = tandem_process(["chat", "tests/bots/restart", "--name", "Kim Park"]);
+        match keep {
+            Keep::Sqlite(db) => command.arg("--db").arg(db),
+            Keep::Postgres(url) => command.arg("--postgres").env("TANDEM_DATABASE_URL", url),
+        };
+        let mut child = command.stderr(Stdio::null()).spawn().expect("tandem chat starts");
         let stdin = child.stdin.take().expect("stdin");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, lines) = channel();
@@ -74,12 +82,14 @@ impl Chat {
     }
 }
 
-/// How many timers fired in the conversation, read from the journal in the file.
-fn timer_firings(db: &Path) -> usize {
-    let rt = tokio_runtime();
-    rt.block_on(async {
+/// How many timers fired in the conversation, read from the stored journal.
+fn timer_firings(keep: &Keep) -> usize {
+    tokio_runtime().block_on(async {
         use tandem_core::{ConversationId, Event, Store};
-        let store = tandem_store::SqliteStore::open(db).await.expect("open");
+        let store: Box<dyn Store> = match keep {
+            Keep::Sqlite(db) => Box::new(tandem_store::SqliteStore::open(db).await.expect("open")),
+            Keep::Postgres(url) => Box::new(tandem_store::PostgresStore::connect(url, 1).await.expect("connect")),
+        };
         let journal = store.journal(&ConversationId::new("terminal", "local")).await.expect("journal");
         journal.iter().filter(|e| matches!(e.event, Event::TimerFired { .. })).count()
     })
@@ -92,30 +102,52 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
 #[test]
 fn a_killed_chat_resumes_at_its_step_and_a_pending_timeout_fires_once_after_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("chat.sqlite");
+    kill_and_restart(&Keep::Sqlite(dir.path().join("chat.sqlite")));
+}
 
-    let mut first = Chat::start(&db);
+#[test]
+fn the_same_on_postgresql() {
+    use tandem_store::PostgresStore;
+    let url =
+        std::env::var("TANDEM_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("tandem_test_chat_{}", std::process::id());
+    let created = tokio_runtime().block_on(async {
+        PostgresStore::drop_schema(&url, &schema).await?;
+        PostgresStore::connect_in_schema(&url, &schema, 1).await.map(drop)
+    });
+    if let Err(e) = created {
+        assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "PostgreSQL at {url}: {e}");
+        eprintln!("skipped: no PostgreSQL at {url} ({e})");
+        return;
+    }
+    kill_and_restart(&Keep::Postgres(PostgresStore::url_in_schema(&url, &schema).expect("a schema name")));
+    tokio_runtime().block_on(PostgresStore::drop_schema(&url, &schema)).expect("drop the schema");
+}
+
+/// The conversation of tests/bots/restart, with three kills and restarts.
+fn kill_and_restart(keep: &Keep) {
+    let mut first = Chat::start(keep);
     first.say("hi");
     first.expect("Ava: What's your name?");
     first.say("Kim");
     first.expect("Ava: Thanks Kim! What's your favourite colour?");
     first.kill();
 
-    let mut second = Chat::start(&db);
+    let mut second = Chat::start(keep);
     second.expect("Ava: Thanks Kim! What's your favourite colour?"); // shown again on resuming
     second.say("green");
     second.expect("Ava: And your size, Kim?");
     second.kill(); // the 3-second timeout is pending in the file
 
     std::thread::sleep(Duration::from_millis(3500));
-    let mut third = Chat::start(&db);
+    let mut third = Chat::start(keep);
     let seen = third.collect_for(Duration::from_secs(3));
     let nudges = seen.iter().filter(|l| l.contains("Still there, Kim? I'll keep your green order open.")).count();
     assert_eq!(nudges, 1, "the timeout fires once after the restart: {seen:?}");
     third.kill();
 
-    let mut fourth = Chat::start(&db);
+    let mut fourth = Chat::start(keep);
     fourth.collect_for(Duration::from_millis(1500));
     fourth.kill();
-    assert_eq!(timer_firings(&db), 1, "and never again");
+    assert_eq!(timer_firings(keep), 1, "and never again");
 }
