@@ -10,18 +10,16 @@
 //! What is not here yet: sharing the work out (which process serves which chats, claiming
 //! due timers and the outbox); today every process sees all of it.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Row};
-use tandem_core::{
-    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError, Timer,
-};
+use tandem_core::{CommitOutcome, OutboxMessage, StoreError};
 
-use crate::codec::{EncodedCommit, db_error, from_json, from_micros, micros};
-use crate::queries;
+use crate::codec::{EncodedCommit, db_error, micros};
+use crate::queries::{self, sql_store};
 
 /// Conversations in a PostgreSQL database.
 #[derive(Clone)]
@@ -85,7 +83,7 @@ impl PostgresStore {
 
     /// Write one step in one round trip (the `tandem_commit` function of the migrations), or
     /// find that it was written before.
-    async fn write(&self, c: &EncodedCommit) -> Result<CommitOutcome, sqlx::Error> {
+    async fn write(&self, c: EncodedCommit) -> Result<CommitOutcome, StoreError> {
         let (timer_ids, timer_dues, timer_kinds) = columns3(&c.set_timers);
         let (seqs, ats, events) = columns3(&c.journal);
         let bodies: Vec<&str> = c.outbox.iter().map(|(body, _)| body.as_str()).collect();
@@ -111,16 +109,12 @@ impl PostgresStore {
         match written {
             Ok(ids) => Ok(CommitOutcome::Committed(
                 ids.into_iter()
-                    .zip(&c.outbox)
-                    .map(|(id, (_, message))| OutboxMessage {
-                        id,
-                        conversation: c.id.clone(),
-                        message: message.clone(),
-                    })
+                    .zip(c.outbox)
+                    .map(|(id, (_, message))| OutboxMessage { id, conversation: c.id.clone(), message })
                     .collect(),
             )),
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(DUPLICATE) => Ok(CommitOutcome::Duplicate),
-            Err(e) => Err(e),
+            Err(e) => Err(db_error(e)),
         }
     }
 }
@@ -145,56 +139,16 @@ fn columns3<A: Clone, B: Clone, C: Clone>(rows: &[(A, B, C)]) -> (Vec<A>, Vec<B>
     columns
 }
 
-#[async_trait]
-impl Store for PostgresStore {
-    async fn load(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
-        let row = sqlx::query(queries::LOAD).bind(id.key()).fetch_optional(&self.pool).await.map_err(db_error)?;
-        row.map(|r| from_json(r.get::<&str, _>(0))).transpose()
-    }
-
-    async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query(queries::SEEN_INBOUND)
-            .bind(id.key())
-            .bind(platform_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(row.is_some())
-    }
-
-    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
-        let encoded = EncodedCommit::new(commit)?;
-        self.write(&encoded).await.map_err(db_error)
-    }
-
-    async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
-        let rows = sqlx::query(queries::DUE_TIMERS)
-            .bind(micros(now))
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        rows.iter().map(|r| queries::timer(r.get(0), r.get(1), r.get(2), r.get(3))).collect()
-    }
-
-    async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query(queries::NEXT_TIMER_DUE).fetch_one(&self.pool).await.map_err(db_error)?;
-        Ok(row.get::<Option<i64>, _>(0).map(from_micros))
-    }
-
-    async fn undelivered(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
-        let rows =
-            sqlx::query(queries::UNDELIVERED).bind(limit as i64).fetch_all(&self.pool).await.map_err(db_error)?;
-        rows.iter().map(|r| queries::outbox_message(r.get(0), r.get(1), r.get(2))).collect()
+impl PostgresStore {
+    /// Written before it returns: nothing is ever in flight.
+    fn marks_in_flight(&self) -> HashSet<i64> {
+        HashSet::new()
     }
 
     /// Without waiting for the disk (`synchronous_commit` off for this one statement): a mark
     /// lost in a crash only means the message is delivered again (at least once), and the
     /// reply is not held up by a second flush of the log.
-    async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
+    async fn mark(&self, ids: &[i64]) -> Result<(), StoreError> {
         sqlx::query(
             "WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true)) \
              UPDATE outbox SET delivered_at = $1 FROM lazy WHERE id = ANY($2)",
@@ -207,13 +161,10 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError> {
-        let rows = sqlx::query(queries::HANDOFF_CONVERSATIONS).fetch_all(&self.pool).await.map_err(db_error)?;
-        rows.iter().map(|r| from_json(r.get::<&str, _>(0))).collect()
-    }
-
-    async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {
-        let rows = sqlx::query(queries::JOURNAL).bind(id.key()).fetch_all(&self.pool).await.map_err(db_error)?;
-        rows.iter().map(|r| queries::journal_entry(r.get(0), r.get(1), r.get(2))).collect()
+    /// Every write is done before it returns.
+    async fn written(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 }
+
+sql_store!(PostgresStore);

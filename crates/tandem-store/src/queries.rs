@@ -1,5 +1,8 @@
-//! The reads both stores run: the same SQL on SQLite and PostgreSQL (`$n` parameters, which
-//! both accept), and how their rows become domain values.
+//! What both stores share: the reads (the same SQL on SQLite and PostgreSQL, with `$n`
+//! parameters, which both accept), how their rows become domain values, and the [`Store`]
+//! implementation around them ([`sql_store!`]).
+//!
+//! [`Store`]: tandem_core::Store
 
 use tandem_core::{JournalEntry, Outbound, OutboxMessage, StoreError, Timer};
 
@@ -30,3 +33,104 @@ pub fn outbox_message(id: i64, conversation: &str, message: &str) -> Result<Outb
 pub fn journal_entry(seq: i64, at: i64, event: &str) -> Result<JournalEntry, StoreError> {
     Ok(JournalEntry { seq: seq as u64, at: from_micros(at), event: from_json(event)? })
 }
+
+/// `impl Store` for a store type with a sqlx `pool` field and these methods of its own: the
+/// writes, which differ between the backends.
+/// - `async fn write(&self, commit: EncodedCommit) -> Result<CommitOutcome, StoreError>`
+/// - `fn marks_in_flight(&self) -> HashSet<i64>`: marked delivered, not yet written
+/// - `async fn mark(&self, ids: &[i64]) -> Result<(), StoreError>`
+/// - `async fn written(&self) -> Result<(), StoreError>`: everything accepted is written
+///
+/// A macro, because code generic over two sqlx databases needs more trait bounds than it has
+/// lines.
+macro_rules! sql_store {
+    ($store:ty) => {
+        const _: () = {
+            use chrono::{DateTime, Utc};
+            use sqlx::Row;
+            use tandem_core::{
+                Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError,
+                Timer,
+            };
+
+            use $crate::codec::{EncodedCommit, db_error, from_json, from_micros, micros};
+            use $crate::queries;
+
+            #[async_trait::async_trait]
+            impl Store for $store {
+                async fn load(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
+                    let row =
+                        sqlx::query(queries::LOAD).bind(id.key()).fetch_optional(&self.pool).await.map_err(db_error)?;
+                    row.map(|r| from_json(r.get::<&str, _>(0))).transpose()
+                }
+
+                async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError> {
+                    let row = sqlx::query(queries::SEEN_INBOUND)
+                        .bind(id.key())
+                        .bind(platform_id)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(db_error)?;
+                    Ok(row.is_some())
+                }
+
+                async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
+                    self.write(EncodedCommit::new(commit)?).await
+                }
+
+                async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
+                    let rows = sqlx::query(queries::DUE_TIMERS)
+                        .bind(micros(now))
+                        .bind(limit as i64)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_error)?;
+                    rows.iter().map(|r| queries::timer(r.get(0), r.get(1), r.get(2), r.get(3))).collect()
+                }
+
+                async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+                    let row = sqlx::query(queries::NEXT_TIMER_DUE).fetch_one(&self.pool).await.map_err(db_error)?;
+                    Ok(row.get::<Option<i64>, _>(0).map(from_micros))
+                }
+
+                async fn undelivered(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
+                    // Before the query: a mark written after this copy is taken is seen by the query.
+                    let in_flight = self.marks_in_flight();
+                    let rows = sqlx::query(queries::UNDELIVERED)
+                        .bind(limit as i64)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(db_error)?;
+                    rows.iter()
+                        .filter(|r| !in_flight.contains(&r.get::<i64, _>(0)))
+                        .map(|r| queries::outbox_message(r.get(0), r.get(1), r.get(2)))
+                        .collect()
+                }
+
+                async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError> {
+                    if ids.is_empty() {
+                        return Ok(());
+                    }
+                    self.mark(ids).await
+                }
+
+                async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError> {
+                    let rows =
+                        sqlx::query(queries::HANDOFF_CONVERSATIONS).fetch_all(&self.pool).await.map_err(db_error)?;
+                    rows.iter().map(|r| from_json(r.get::<&str, _>(0))).collect()
+                }
+
+                async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {
+                    let rows =
+                        sqlx::query(queries::JOURNAL).bind(id.key()).fetch_all(&self.pool).await.map_err(db_error)?;
+                    rows.iter().map(|r| queries::journal_entry(r.get(0), r.get(1), r.get(2))).collect()
+                }
+
+                async fn flush(&self) -> Result<(), StoreError> {
+                    self.written().await
+                }
+            }
+        };
+    };
+}
+pub(crate) use sql_store;

@@ -3,22 +3,20 @@
 //! conversations share that transaction (group commit, see [`crate::group_commit`]). Reads go
 //! straight to the pool (WAL: they never wait for the writer).
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use tandem_core::{
-    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError, Timer,
-};
+use tandem_core::{CommitOutcome, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::codec::{EncodedCommit, db_error, from_json, from_micros, micros};
+use crate::codec::{EncodedCommit, db_error, micros};
 use crate::group_commit::{self, Marking, Write};
-use crate::queries;
+use crate::queries::{self, sql_store};
 
 /// Conversations in one SQLite file.
 #[derive(Clone)]
@@ -69,80 +67,32 @@ fn writer_gone() -> StoreError {
     StoreError::Database("the store's writer has stopped (its runtime shut down)".into())
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn load(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
-        let row = sqlx::query(queries::LOAD).bind(id.key()).fetch_optional(&self.pool).await.map_err(db_error)?;
-        row.map(|r| from_json(r.get::<&str, _>(0))).transpose()
-    }
-
-    async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query(queries::SEEN_INBOUND)
-            .bind(id.key())
-            .bind(platform_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(row.is_some())
-    }
-
-    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
+impl SqliteStore {
+    /// Queued for the writer, which writes it with the other commits waiting (group commit).
+    async fn write(&self, commit: EncodedCommit) -> Result<CommitOutcome, StoreError> {
         let (reply, outcome) = oneshot::channel();
-        self.queue(Write::Commit(Box::new(EncodedCommit::new(commit)?), reply)).await?;
+        self.queue(Write::Commit(Box::new(commit), reply)).await?;
         outcome.await.map_err(|_| writer_gone())?
     }
 
-    async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
-        let rows = sqlx::query(queries::DUE_TIMERS)
-            .bind(micros(now))
-            .bind(limit as i64)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        rows.iter().map(|r| queries::timer(r.get(0), r.get(1), r.get(2), r.get(3))).collect()
-    }
-
-    async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row = sqlx::query(queries::NEXT_TIMER_DUE).fetch_one(&self.pool).await.map_err(db_error)?;
-        Ok(row.get::<Option<i64>, _>(0).map(from_micros))
-    }
-
-    async fn undelivered(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError> {
-        // Before the query: a mark written after this copy is taken is seen by the query.
-        let marking = self.marking.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let rows =
-            sqlx::query(queries::UNDELIVERED).bind(limit as i64).fetch_all(&self.pool).await.map_err(db_error)?;
-        rows.iter()
-            .filter(|r| !marking.contains(&r.get::<i64, _>(0)))
-            .map(|r| queries::outbox_message(r.get(0), r.get(1), r.get(2)))
-            .collect()
+    fn marks_in_flight(&self) -> HashSet<i64> {
+        self.marking.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Written by the next group commit, without waiting for it: a reply is not held up by
     /// its own delivery mark. Until written, the messages are left out of `undelivered`; if
     /// the process dies first they are delivered again at start-up (at least once).
-    async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
+    async fn mark(&self, ids: &[i64]) -> Result<(), StoreError> {
         self.marking.lock().unwrap_or_else(|e| e.into_inner()).extend(ids);
         self.queue(Write::Delivered { ids: ids.to_vec(), at: micros(Utc::now()) }).await
     }
 
-    async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError> {
-        let rows = sqlx::query(queries::HANDOFF_CONVERSATIONS).fetch_all(&self.pool).await.map_err(db_error)?;
-        rows.iter().map(|r| from_json(r.get::<&str, _>(0))).collect()
-    }
-
     /// Waits until everything queued so far (delivery marks included) is in the file.
-    async fn flush(&self) -> Result<(), StoreError> {
+    async fn written(&self) -> Result<(), StoreError> {
         let (done, written) = oneshot::channel();
         self.queue(Write::Flush(done)).await?;
         written.await.map_err(|_| writer_gone())
     }
-
-    async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {
-        let rows = sqlx::query(queries::JOURNAL).bind(id.key()).fetch_all(&self.pool).await.map_err(db_error)?;
-        rows.iter().map(|r| queries::journal_entry(r.get(0), r.get(1), r.get(2))).collect()
-    }
 }
+
+sql_store!(SqliteStore);
