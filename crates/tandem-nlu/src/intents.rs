@@ -225,21 +225,27 @@ mod tests {
         assert_eq!(names("agent, track it"), ["track", "human"]);
     }
 
+    /// Two intents known only by their examples, plus `extra`.
+    fn by_examples(extra: &[(&str, &[&str])]) -> IntentMatcher {
+        let intents: [(&str, &[&str]); 2] = [
+            ("track", &["where is my order", "track my parcel", "has my package shipped"]),
+            ("refund", &["i want my money back", "refund please", "can i get a refund"]),
+        ];
+        let definitions: Vec<IntentDefinition> = intents
+            .iter()
+            .chain(extra)
+            .map(|(name, examples)| IntentDefinition {
+                name: name.to_string(),
+                examples: examples.iter().map(|e| e.to_string()).collect(),
+                ..Default::default()
+            })
+            .collect();
+        IntentMatcher::new(&definitions).unwrap()
+    }
+
     #[test]
     fn the_classifier_generalises_from_examples_with_a_confidence() {
-        let m = IntentMatcher::new(&[
-            IntentDefinition {
-                name: "track".into(),
-                examples: vec!["where is my order".into(), "track my parcel".into(), "has my package shipped".into()],
-                ..Default::default()
-            },
-            IntentDefinition {
-                name: "refund".into(),
-                examples: vec!["i want my money back".into(), "refund please".into(), "can i get a refund".into()],
-                ..Default::default()
-            },
-        ])
-        .unwrap();
+        let m = by_examples(&[]);
         let found = m.classify("where's my package?");
         assert_eq!(found[0].intent, "track");
         assert!(found[0].confidence > 0.5 && found[0].confidence < 1.0, "{found:?}");
@@ -247,29 +253,13 @@ mod tests {
     }
 
     fn with_out_of_scope_examples() -> IntentMatcher {
-        IntentMatcher::new(&[
-            IntentDefinition {
-                name: "track".into(),
-                examples: vec!["where is my order".into(), "track my parcel".into(), "has my package shipped".into()],
-                ..Default::default()
-            },
-            IntentDefinition {
-                name: "refund".into(),
-                examples: vec!["i want my money back".into(), "refund please".into(), "can i get a refund".into()],
-                ..Default::default()
-            },
-            IntentDefinition {
-                name: OUT_OF_SCOPE.into(),
-                examples: vec![
-                    "what's the weather like today".into(),
-                    "tell me a joke".into(),
-                    "who won the football game".into(),
-                    "what is the capital of france".into(),
-                ],
-                ..Default::default()
-            },
-        ])
-        .unwrap()
+        let out_of_scope: &[&str] = &[
+            "what's the weather like today",
+            "tell me a joke",
+            "who won the football game",
+            "what is the capital of france",
+        ];
+        by_examples(&[(OUT_OF_SCOPE, out_of_scope)])
     }
 
     #[test]
