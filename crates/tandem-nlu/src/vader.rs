@@ -3,7 +3,9 @@
 //! emphasis, negation ("no", "never so", "without doubt", "least"), special idioms, the
 //! contrastive "but" (including the original's quirk of rescaling the first equal score),
 //! punctuation emphasis and emoji descriptions. Our own code, checked text by text against
-//! the Python package (see the README for the parity figures).
+//! the Python package (see the README for the parity figures). [`compound_corrected`] is the
+//! same pass with the original's slips corrected ([`crate::vader_corrections`]); Tandem's
+//! sentiment uses that one.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -330,9 +332,10 @@ pub(crate) fn lexicon(word: &str) -> Option<f64> {
 fn valence(words: &[&str], lower: &[String], i: usize, cap_differential: bool, reading: Reading) -> f64 {
     let item = lower[i].as_str();
     let corrected = reading == Reading::Corrected;
-    let base = match corrected {
-        true => corrections::cased_emoticon(words[i]).or_else(|| lexicon(item)).or_else(|| corrections::variant(item)),
-        false => lexicon(item),
+    let base = if corrected {
+        corrections::cased_emoticon(words[i]).or_else(|| lexicon(item)).or_else(|| corrections::variant(item))
+    } else {
+        lexicon(item)
     };
     let Some(base) = base else { return 0.0 };
     let mut valence = base;
