@@ -43,7 +43,7 @@ const POSTGRES_CONNECTIONS: u32 = 8;
 /// The PostgreSQL server for the `postgres` modes: from the environment (a password stays out
 /// of files and shell history), by default the local server's database `test`.
 fn database_url() -> String {
-    std::env::var("TANDEM_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("TANDEM_DATABASE_URL").unwrap_or_else(|_| PostgresStore::LOCAL_URL.into())
 }
 
 /// Keeps the replies of each conversation's current turn.

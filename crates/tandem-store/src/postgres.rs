@@ -44,17 +44,14 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
+    /// The local server the tests and the benchmark use when no url is given (trust auth,
+    /// database `test`).
+    pub const LOCAL_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
     /// Connect with `schema` (letters, digits and `_`) as the search path, creating it when
     /// missing: a schema of its own for a test run or a benchmark.
     pub async fn connect_in_schema(url: &str, schema: &str, connections: u32) -> Result<Self, StoreError> {
-        let schema = schema_name(schema)?;
-        let mut admin = sqlx::PgConnection::connect(url)
-            .await
-            .map_err(|e| StoreError::Database(format!("connecting to PostgreSQL: {e}")))?;
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
-            .execute(&mut admin)
-            .await
-            .map_err(db_error)?;
+        administer(url, &format!("CREATE SCHEMA IF NOT EXISTS {}", schema_name(schema)?)).await?;
         Self::connect(&Self::url_in_schema(url, schema)?, connections).await
     }
 
@@ -66,13 +63,7 @@ impl PostgresStore {
 
     /// Drop `schema` and everything in it.
     pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
-        let schema = schema_name(schema)?;
-        let mut admin = sqlx::PgConnection::connect(url).await.map_err(db_error)?;
-        sqlx::raw_sql(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
-            .execute(&mut admin)
-            .await
-            .map_err(db_error)?;
-        Ok(())
+        administer(url, &format!("DROP SCHEMA IF EXISTS {} CASCADE", schema_name(schema)?)).await
     }
 
     /// How many timers wait to fire.
@@ -121,6 +112,15 @@ impl PostgresStore {
 
 /// The SQLSTATE `tandem_commit` raises for a message seen before or a timer that fired.
 const DUPLICATE: &str = "TD409";
+
+/// Run one statement built from checked names on a connection of its own.
+async fn administer(url: &str, statement: &str) -> Result<(), StoreError> {
+    let mut admin = sqlx::PgConnection::connect(url)
+        .await
+        .map_err(|e| StoreError::Database(format!("connecting to PostgreSQL: {e}")))?;
+    sqlx::raw_sql(AssertSqlSafe(statement.to_string())).execute(&mut admin).await.map_err(db_error)?;
+    Ok(())
+}
 
 /// `name` if it is safe to write into SQL as a schema name.
 fn schema_name(name: &str) -> Result<&str, StoreError> {

@@ -108,8 +108,7 @@ fn a_killed_chat_resumes_at_its_step_and_a_pending_timeout_fires_once_after_rest
 #[test]
 fn the_same_on_postgresql() {
     use tandem_store::PostgresStore;
-    let url =
-        std::env::var("TANDEM_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let url = std::env::var("TANDEM_TEST_DATABASE_URL").unwrap_or_else(|_| PostgresStore::LOCAL_URL.into());
     let schema = format!("tandem_test_chat_{}", std::process::id());
     let created = tokio_runtime().block_on(async {
         PostgresStore::drop_schema(&url, &schema).await?;

@@ -10,10 +10,8 @@ use tandem_store::PostgresStore;
 
 use crate::contract;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
 fn url() -> String {
-    std::env::var("TANDEM_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_string())
+    std::env::var("TANDEM_TEST_DATABASE_URL").unwrap_or_else(|_| PostgresStore::LOCAL_URL.to_string())
 }
 
 /// A store in a fresh schema, and the schema's name (to drop it). Without a server: `None`
@@ -52,7 +50,7 @@ async fn migrating_twice_changes_nothing_and_keeps_the_data() {
     let c = contract::conversation("kept");
     store.commit(contract::commit(&c, Some("m1"), 1)).await.unwrap();
     drop(store);
-    let url = std::env::var("TANDEM_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_string());
+    let url = std::env::var("TANDEM_TEST_DATABASE_URL").unwrap_or_else(|_| PostgresStore::LOCAL_URL.to_string());
     let separator = if url.contains('?') { '&' } else { '?' };
     let again =
         PostgresStore::connect(&format!("{url}{separator}options=-c%20search_path%3D{schema}"), 2).await.unwrap();
