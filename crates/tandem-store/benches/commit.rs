@@ -1,6 +1,6 @@
 //! Time per store operation on SQLite (a temporary file, WAL, as `tandem` runs it): one
-//! turn's commit (state, journal, outbox in one transaction), loading a conversation, and
-//! marking a message delivered. `cargo bench -p tandem-store`.
+//! turn's commit (state, journal, outbox in one transaction), loading a conversation (live in
+//! memory, and from the file), and marking a message delivered. `cargo bench -p tandem-store`.
 
 use std::hint::black_box;
 
@@ -56,8 +56,15 @@ fn store(c: &mut Criterion) {
         })
     });
     let id = ConversationId::new("bench", "1");
-    c.bench_function("store: load a conversation (sqlite)", |b| {
+    c.bench_function("store: load a live conversation (sqlite, in memory)", |b| {
         b.iter(|| black_box(rt.block_on(store.load(&id)).expect("loaded")))
+    });
+    let from_file = rt
+        .block_on(SqliteStore::open_with_live_states(&dir.path().join("from-file.sqlite"), 0))
+        .expect("the store opens");
+    rt.block_on(from_file.commit(turn(1))).expect("committed");
+    c.bench_function("store: load a conversation from the file (sqlite)", |b| {
+        b.iter(|| black_box(rt.block_on(from_file.load(&id)).expect("loaded")))
     });
     let mut ids = sent.into_iter().cycle();
     c.bench_function("store: mark a message delivered (sqlite)", |b| {

@@ -1,5 +1,7 @@
 //! How domain values are written into columns: JSON text and unix microseconds.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -45,7 +47,7 @@ pub(crate) struct EncodedCommit {
     pub(crate) journal: Vec<(i64, i64, String)>,
     /// (body, message)
     pub(crate) outbox: Vec<(String, Outbound)>,
-    pub(crate) state: String,
+    pub(crate) state: Arc<str>,
     pub(crate) owner: &'static str,
 }
 
@@ -56,7 +58,7 @@ impl EncodedCommit {
             key: conversation.id.key(),
             id: conversation.id.clone(),
             now: micros(conversation.updated_at),
-            state: to_json(conversation)?,
+            state: to_json(conversation)?.into(),
             owner: conversation.owner.label(),
             inbound: commit.inbound_id,
             fired_timer: commit.fired_timer,

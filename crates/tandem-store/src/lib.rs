@@ -3,10 +3,13 @@
 //! tables for a bot that outgrows one machine.
 
 mod codec;
+mod file_lock;
 mod group_commit;
+mod live;
 mod postgres;
 mod queries;
 mod sqlite;
 
+pub use live::DEFAULT_LIVE_STATE_BYTES;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

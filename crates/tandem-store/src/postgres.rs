@@ -72,6 +72,12 @@ impl PostgresStore {
         Ok(row.get::<i64, _>(0) as u64)
     }
 
+    /// Nothing is kept in memory: another process sharing the database may have moved the
+    /// conversation on since.
+    fn live_state(&self, _key: &str) -> Option<std::sync::Arc<str>> {
+        None
+    }
+
     /// Write one step in one round trip (the `tandem_commit` function of the migrations), or
     /// find that it was written before.
     async fn write(&self, c: EncodedCommit) -> Result<CommitOutcome, StoreError> {
@@ -93,7 +99,7 @@ impl PostgresStore {
         .bind(ats)
         .bind(events)
         .bind(bodies)
-        .bind(&c.state)
+        .bind(&*c.state)
         .bind(c.owner)
         .fetch_one(&self.pool)
         .await;

@@ -36,6 +36,8 @@ pub fn journal_entry(seq: i64, at: i64, event: &str) -> Result<JournalEntry, Sto
 
 /// `impl Store` for a store type with a sqlx `pool` field and these methods of its own: the
 /// writes, which differ between the backends.
+/// - `fn live_state(&self, key: &str) -> Option<Arc<str>>`: a conversation's committed state
+///   kept in memory, if the store keeps it
 /// - `async fn write(&self, commit: EncodedCommit) -> Result<CommitOutcome, StoreError>`
 /// - `fn marks_in_flight(&self) -> HashSet<i64>`: marked delivered, not yet written
 /// - `async fn mark(&self, ids: &[i64]) -> Result<(), StoreError>`
@@ -59,8 +61,12 @@ macro_rules! sql_store {
             #[async_trait::async_trait]
             impl Store for $store {
                 async fn load(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
+                    let key = id.key();
+                    if let Some(state) = self.live_state(&key) {
+                        return from_json(&state).map(Some);
+                    }
                     let row =
-                        sqlx::query(queries::LOAD).bind(id.key()).fetch_optional(&self.pool).await.map_err(db_error)?;
+                        sqlx::query(queries::LOAD).bind(key).fetch_optional(&self.pool).await.map_err(db_error)?;
                     row.map(|r| from_json(r.get::<&str, _>(0))).transpose()
                 }
 

@@ -1,11 +1,14 @@
 //! The SQLite store: a step's state, journal, outbox and timers are written in one
 //! `BEGIN IMMEDIATE` transaction, together or not at all; concurrent steps of many
-//! conversations share that transaction (group commit, see [`crate::group_commit`]). Reads go
-//! straight to the pool (WAL: they never wait for the writer).
+//! conversations share that transaction (group commit, see [`crate::group_commit`]). A step
+//! loads its conversation from memory when it is live ([`crate::live`]; one process owns the
+//! file, [`crate::file_lock`]); other reads go straight to the pool (WAL: they never wait for
+//! the writer).
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -15,7 +18,9 @@ use tandem_core::{CommitOutcome, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::{EncodedCommit, db_error, micros};
+use crate::file_lock::FileLock;
 use crate::group_commit::{self, Marking, Write};
+use crate::live::{DEFAULT_LIVE_STATE_BYTES, LiveStates};
 use crate::queries::{self, sql_store};
 
 /// Conversations in one SQLite file.
@@ -25,15 +30,26 @@ pub struct SqliteStore {
     writer: mpsc::Sender<Write>,
     /// Marked delivered, mark not yet written.
     marking: Marking,
+    live: LiveStates,
+    _lock: FileLock,
 }
 
 impl SqliteStore {
-    /// Open (or create) the database at `path` and bring its schema up to date.
+    /// Open (or create) the database at `path` and bring its schema up to date, keeping up
+    /// to [`DEFAULT_LIVE_STATE_BYTES`] of live conversations in memory. Fails while another
+    /// store has the file open.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_live_states(path, DEFAULT_LIVE_STATE_BYTES).await
+    }
+
+    /// [`open`](Self::open), keeping at most `bytes` of live conversations' state in memory
+    /// (0: every load reads the file).
+    pub async fn open_with_live_states(path: &Path, bytes: u64) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Database(format!("creating {}: {e}", parent.display())))?;
         }
+        let lock = FileLock::take(path)?;
         let url = format!("sqlite://{}", path.display());
         let options = SqliteConnectOptions::from_str(&url)
             .map_err(db_error)?
@@ -48,8 +64,14 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Database(format!("migrating {}: {e}", path.display())))?;
         let marking = Marking::default();
-        let writer = group_commit::start(&options, marking.clone()).await?;
-        Ok(Self { pool, writer, marking })
+        let live = LiveStates::new(bytes);
+        let writer = group_commit::start(path, marking.clone(), live.clone())?;
+        Ok(Self { pool, writer, marking, live, _lock: lock })
+    }
+
+    /// Bytes of live conversations' state held in memory now.
+    pub fn live_state_bytes(&self) -> u64 {
+        self.live.bytes()
     }
 
     /// How many timers wait to fire.
@@ -68,6 +90,11 @@ fn writer_gone() -> StoreError {
 }
 
 impl SqliteStore {
+    /// The committed state of a live conversation, without a query.
+    fn live_state(&self, key: &str) -> Option<Arc<str>> {
+        self.live.get(key)
+    }
+
     /// Queued for the writer, which writes it with the other commits waiting (group commit).
     async fn write(&self, commit: EncodedCommit) -> Result<CommitOutcome, StoreError> {
         let (reply, outcome) = oneshot::channel();

@@ -137,6 +137,7 @@ async fn a_delivery_mark_is_written_before_any_later_commit_or_flush() {
     };
     store.mark_delivered(&[sent[0].id]).await.unwrap();
     store.flush().await.unwrap();
+    drop(store); // one store owns the file at a time
     let reopened = SqliteStore::open(&path).await.unwrap();
     let pending: Vec<_> = reopened.undelivered(10).await.unwrap().into_iter().map(|m| m.conversation.chat).collect();
     assert_eq!(pending, ["later"], "each mark reached the file before the next commit, or the flush, did");

@@ -36,10 +36,7 @@ async fn drop_schema(schema: &str) {
 #[tokio::test]
 async fn keeps_the_store_contract() {
     let Some((store, schema)) = fresh("contract").await else { return };
-    contract::state_journal_and_outbox_round_trip(&store).await;
-    contract::a_redelivered_inbound_message_writes_nothing(&store).await;
-    contract::a_timer_fires_once_and_cancelled_timers_never(&store).await;
-    contract::a_failed_commit_writes_nothing(&store).await;
+    contract::every_rule(&store).await;
     drop_schema(&schema).await;
     assert!(PostgresStore::connect_in_schema(&url(), "x; DROP TABLE y", 1).await.is_err(), "not a schema name");
 }

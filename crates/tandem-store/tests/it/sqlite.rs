@@ -1,5 +1,6 @@
 //! The contract on SQLite, and what only a file can show: created on first run in WAL mode,
-//! kept across reopening, and the runtime resuming a conversation from it.
+//! kept across reopening, owned by one store at a time, live conversations in memory that
+//! answer as the file would, and the runtime resuming a conversation from it.
 
 use std::sync::Arc;
 
@@ -19,10 +20,48 @@ async fn fresh() -> (tempfile::TempDir, SqliteStore) {
 #[tokio::test]
 async fn keeps_the_store_contract() {
     let (_dir, store) = fresh().await;
-    contract::state_journal_and_outbox_round_trip(&store).await;
-    contract::a_redelivered_inbound_message_writes_nothing(&store).await;
-    contract::a_timer_fires_once_and_cancelled_timers_never(&store).await;
-    contract::a_failed_commit_writes_nothing(&store).await;
+    contract::every_rule(&store).await;
+    assert!(store.live_state_bytes() > 0, "the steps' states are kept in memory");
+}
+
+#[tokio::test]
+async fn keeps_the_store_contract_with_no_conversations_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with_live_states(&dir.path().join("tandem.sqlite"), 0).await.unwrap();
+    contract::every_rule(&store).await;
+    assert_eq!(store.live_state_bytes(), 0);
+}
+
+#[tokio::test]
+async fn with_more_conversations_than_memory_for_them_every_load_is_the_last_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with_live_states(&dir.path().join("tandem.sqlite"), 16 << 10).await.unwrap();
+    let conversations: Vec<_> = (0..200).map(|n| contract::conversation(&format!("c{n}"))).collect();
+    for (round, seq) in [("first", 1), ("second", 3)] {
+        for c in &conversations {
+            let mut c = c.clone();
+            c.vars.insert("round".into(), round.into());
+            store.commit(contract::commit(&c, Some(round), seq)).await.unwrap();
+        }
+    }
+    assert!(store.live_state_bytes() <= 16 << 10, "{} bytes kept", store.live_state_bytes());
+    for c in &conversations {
+        assert_eq!(store.load(&c.id).await.unwrap().unwrap().vars["round"], "second", "{}", c.id);
+    }
+}
+
+#[tokio::test]
+async fn one_store_owns_a_file_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tandem.sqlite");
+    let first = SqliteStore::open(&path).await.unwrap();
+    let Err(refused) = SqliteStore::open(&path).await else { panic!("opened twice") };
+    assert!(refused.to_string().contains("is in use by another Tandem store"), "{refused}");
+    let kept = first.clone();
+    drop(first);
+    assert!(SqliteStore::open(&path).await.is_err(), "a clone still holds the file");
+    drop(kept);
+    SqliteStore::open(&path).await.expect("free once every handle is gone");
 }
 
 #[tokio::test]
