@@ -15,4 +15,4 @@ mod turn;
 
 pub use engine::{AgentAction, Effects, Engine, EngineError, Input, Transition};
 pub use memory::MemoryStore;
-pub use runtime::{Handled, Runtime, RuntimeError};
+pub use runtime::{Handled, MESSAGES_IN_FLIGHT, Runtime, RuntimeError};

@@ -1,5 +1,5 @@
 //! The async shell around the pure engine: one input at a time per conversation (many
-//! conversations in parallel), each step committed in one store transaction before its
+//! conversations in parallel, at most [`MESSAGES_IN_FLIGHT`] customer messages at once), each step committed in one store transaction before its
 //! messages are delivered from the outbox, durable timers fired from the store, and the
 //! routing desk consulted when a chat asks for a human or an agent frees up.
 
@@ -12,7 +12,7 @@ use tandem_core::{
     UserProfile,
 };
 use tandem_handoff::Desk;
-use tokio::sync::{Mutex as AsyncMutex, Notify};
+use tokio::sync::{Mutex as AsyncMutex, Notify, Semaphore};
 
 use crate::engine::{AgentAction, Engine, Input};
 
@@ -60,13 +60,20 @@ pub struct Runtime {
     desk: Mutex<Desk>,
     /// Told when a step sets a timer, so the timer loop can wake for it.
     timer_set: Notify,
+    /// Customer messages being stepped at once; the rest wait their turn as received text.
+    in_flight: Semaphore,
 }
+
+/// Customer messages stepped at once: enough to fill the store's group commits, few enough
+/// that a burst of many thousands does not hold a decoded conversation and a step's work each.
+pub const MESSAGES_IN_FLIGHT: usize = 1024;
 
 impl Runtime {
     pub fn new(engine: Arc<Engine>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let desk = Mutex::new(Desk::new(engine.bot.roster.clone()));
         let locks = Mutex::new(HashMap::new());
-        Self { engine, store, clock, channels: HashMap::new(), locks, desk, timer_set: Notify::new() }
+        let in_flight = Semaphore::new(MESSAGES_IN_FLIGHT);
+        Self { engine, store, clock, channels: HashMap::new(), locks, desk, timer_set: Notify::new(), in_flight }
     }
 
     /// Deliver messages of conversations on `channel.name()` through it.
@@ -99,6 +106,7 @@ impl Runtime {
 
     /// Handle a customer's message.
     pub async fn handle(&self, inbound: Inbound) -> Result<Handled, RuntimeError> {
+        let _turn = self.in_flight.acquire().await.expect("the semaphore is never closed");
         let input = Input::Message { text: inbound.text, button: inbound.button, sentiment: inbound.sentiment };
         let work = Work {
             id: inbound.conversation,
@@ -107,7 +115,8 @@ impl Runtime {
             inbound_id: inbound.platform_id,
             fired_timer: None,
         };
-        self.process(vec![work]).await
+        // Boxed: a message waiting for its turn holds a small future, not a whole step's.
+        Box::pin(self.process(vec![work])).await
     }
 
     /// An agent acts on a chat.

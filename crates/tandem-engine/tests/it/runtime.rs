@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use tandem_core::{Channel, ChannelError, ConversationId, Event, Inbound, ManualClock, Outbound, Store, UserProfile};
-use tandem_engine::{Handled, MemoryStore, Runtime};
+use tandem_engine::{Handled, MESSAGES_IN_FLIGHT, MemoryStore, Runtime};
 
 use crate::acme;
 
@@ -78,11 +78,13 @@ async fn a_timeout_fires_once_and_an_answer_cancels_it() {
     assert!(a.is_closed());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_conversations_run_in_parallel_each_in_order() {
     let (runtime, recorder, _, store) = setup();
+    // More than are stepped at once: the rest wait their turn, none is lost or reordered.
+    let conversations = MESSAGES_IN_FLIGHT + 50;
     let mut tasks = Vec::new();
-    for c in 0..50 {
+    for c in 0..conversations {
         let runtime = runtime.clone();
         tasks.push(tokio::spawn(async move {
             let chat = format!("c{c}");
@@ -94,7 +96,7 @@ async fn many_conversations_run_in_parallel_each_in_order() {
     for t in tasks {
         t.await.unwrap();
     }
-    for c in 0..50 {
+    for c in 0..conversations {
         let texts = recorder.texts(&format!("c{c}"));
         assert_eq!(texts.len(), 5, "{texts:?}");
         assert!(texts[2].contains("espresso machine") && texts[4].contains("lovely day"), "{texts:?}");
