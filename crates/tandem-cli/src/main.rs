@@ -19,7 +19,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tandem_flow::schema::{FileKind, schema_json};
 
 /// mimalloc: the engine allocates many small strings and maps per turn, and glibc's malloc
-/// spent a third of a benchmark turn in free and consolidation.
+/// spent a third of a benchmark turn in free and consolidation. Version 2 (the `v2` feature):
+/// version 3 kept the pages of memory freed on another thread (a step's rows are built on a
+/// tokio worker and freed by the store's writer thread) and grew to 1 GiB where 200 MiB were
+/// in use.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
