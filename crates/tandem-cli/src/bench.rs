@@ -96,8 +96,14 @@ fn inbound(c: usize, turn: usize, text: String) -> Inbound {
     }
 }
 
-/// Run the workload and print its JSON line.
-pub async fn run(conversations: usize, mode: Mode, bot: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+/// Run the workload and print its JSON line; SQLite keeps `live_state_bytes` of live
+/// conversations in memory.
+pub async fn run(
+    conversations: usize,
+    mode: Mode,
+    bot: Option<PathBuf>,
+    live_state_bytes: u64,
+) -> anyhow::Result<ExitCode> {
     let engine = Arc::new(load_engine(bot.as_deref().unwrap_or(Path::new(BENCH_BOT)))?);
     let dir = tempfile::tempdir()?;
     let postgres = matches!(mode, Mode::Postgres | Mode::PostgresConcurrent).then(database_url);
@@ -105,7 +111,9 @@ pub async fn run(conversations: usize, mode: Mode, bot: Option<PathBuf>) -> anyh
     let store: Arc<dyn Store> = match (&postgres, mode) {
         (Some(url), _) => Arc::new(PostgresStore::connect_in_schema(url, &schema, POSTGRES_CONNECTIONS).await?),
         (None, Mode::Memory) => Arc::new(MemoryStore::new()),
-        (None, _) => Arc::new(SqliteStore::open(&dir.path().join("bench.sqlite")).await?),
+        (None, _) => {
+            Arc::new(SqliteStore::open_with_live_states(&dir.path().join("bench.sqlite"), live_state_bytes).await?)
+        }
     };
     let replies = Arc::new(Replies::default());
     let runtime = Arc::new(Runtime::new(engine, store, Arc::new(SystemClock)).with_channel(replies.clone()));

@@ -79,6 +79,10 @@ enum Command {
         /// With `--mode scale`: restart on this seeded file instead of seeding one.
         #[arg(long)]
         db: Option<PathBuf>,
+        /// SQLite modes: MiB of live conversations' state kept in memory beside the file (0:
+        /// every step loads its conversation from the file).
+        #[arg(long, default_value_t = tandem_store::DEFAULT_LIVE_STATE_BYTES >> 20)]
+        live_state_mib: u64,
     },
     /// Try a bot's understanding: one JSON line per line of stdin.
     Nlu {
@@ -168,8 +172,8 @@ fn main() -> ExitCode {
                 None => rt.block_on(bench_scale::run(conversations, hot)),
             })
             .map(|()| ExitCode::SUCCESS),
-        Command::Bench { conversations, mode, bot, .. } => {
-            runtime().and_then(|rt| rt.block_on(bench::run(conversations, mode, bot)))
+        Command::Bench { conversations, mode, bot, live_state_mib, .. } => {
+            runtime().and_then(|rt| rt.block_on(bench::run(conversations, mode, bot, live_state_mib << 20)))
         }
         Command::Eval { what: EvalCommand::Intents { data, limit } } => nlu::eval_intents(&data, limit),
         Command::Nlu { what: NluCommand::Sentiment { bot } } => nlu::sentiment(bot.as_deref()),
