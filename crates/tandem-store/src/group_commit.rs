@@ -68,7 +68,8 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     // A savepoint's journal is kept in memory, not in a temporary file (21k -> 27k msgs/s in
     // the concurrent benchmark while every commit had one).
     conn.execute_batch(&format!(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = {WAL_PAGES_PER_CHECKPOINT};"
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
+         PRAGMA wal_autocheckpoint = {WAL_PAGES_PER_CHECKPOINT};"
     ))?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
@@ -112,8 +113,9 @@ impl Writer {
             let outcomes = match write_together(&mut self.conn, &together, &marks) {
                 Ok(outcomes) => outcomes,
                 Err(e) => {
-                    // Nothing of the batch is in the file; the marks are written again after a
-                    // restart (at least once, as after a crash).
+                    // Nothing of the batch is in the file. Its callers get the error; the
+                    // messages whose marks were lost are delivered again after a restart (at
+                    // least once, as after a crash).
                     tracing::warn!("writing {} commits and {} delivery marks: {e}", commits.len(), marks.len());
                     commits.iter().map(|_| Err(sqlite_error(&e))).collect()
                 }
