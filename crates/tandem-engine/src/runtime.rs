@@ -1,7 +1,8 @@
 //! The async shell around the pure engine: one input at a time per conversation (many
-//! conversations in parallel, at most [`MESSAGES_IN_FLIGHT`] customer messages at once), each step committed in one store transaction before its
-//! messages are delivered from the outbox, durable timers fired from the store, and the
-//! routing desk consulted when a chat asks for a human or an agent frees up.
+//! conversations in parallel, at most [`MESSAGES_IN_FLIGHT`] customer messages at once),
+//! each step committed in one store transaction before its messages are delivered from the
+//! outbox, durable timers fired from the store, and the routing desk consulted when a chat
+//! asks for a human or an agent frees up.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
