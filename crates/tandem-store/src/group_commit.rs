@@ -17,7 +17,6 @@
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior, params};
 use tandem_core::{CommitOutcome, OutboxMessage, StoreError};
@@ -25,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::EncodedCommit;
 use crate::live::LiveStates;
+use crate::sqlite::BUSY_TIMEOUT;
 
 /// At most this many writes share one transaction.
 const MAX_BATCH: usize = 512;
@@ -60,7 +60,7 @@ pub(crate) fn start(path: &Path, marking: Marking, live: LiveStates) -> Result<m
 
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // The same settings as the store's readers (WAL is a property of the file, set at open).
     // A checkpoint (copying the WAL into the database and syncing) runs inside the commit
     // that crosses this many pages: at SQLite's default of 1,000 that was one turn in a

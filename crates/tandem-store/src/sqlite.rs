@@ -23,6 +23,9 @@ use crate::group_commit::{self, Marking, Write};
 use crate::live::{DEFAULT_LIVE_STATE_BYTES, LiveStates};
 use crate::queries::{self, sql_store};
 
+/// How long a connection waits for another's lock on the file before it gives up.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Conversations in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -56,9 +59,9 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await.map_err(db_error)?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(db_error)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
