@@ -154,9 +154,12 @@ pub fn choose_threshold(model: &Classifier, val: &Split) -> f32 {
     if oos == 0 || ins == 0 {
         return f32::MIN;
     }
+    // Every score seen is a candidate: the threshold just at it.
+    let mut candidates: Vec<f32> = scored.iter().map(|s| s.2).collect();
+    candidates.sort_by(f32::total_cmp);
+    candidates.dedup();
     let mut best = (f64::MIN, f32::MIN);
-    for step in 0..=300 {
-        let t = -1.5 + step as f32 * 0.01;
+    for t in candidates {
         let accuracy = scored.iter().filter(|(o, right, s, _)| !o && *right && *s >= t).count() as f64 / ins as f64;
         let recall = scored.iter().filter(|(o, _, s, none)| *o && (*none || *s < t)).count() as f64 / oos as f64;
         if recall >= TARGET_OOS_RECALL && accuracy > best.0 {

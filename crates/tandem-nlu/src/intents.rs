@@ -143,10 +143,11 @@ impl IntentMatcher {
             .map(|(i, _)| IntentScore { intent: self.names[i].clone(), confidence: 1.0 })
             .collect();
         if let Some(classifier) = self.classifier.as_ref().filter(|_| !out_of_scope) {
-            let mut guesses: Vec<(usize, f32)> = classifier.scores(text).into_iter().enumerate().collect();
+            let scores = classifier.scores(text);
+            let mut guesses: Vec<(usize, f32)> = scores.iter().copied().enumerate().collect();
             guesses.sort_by(|a, b| b.1.total_cmp(&a.1));
-            for (label, score) in guesses.into_iter().take(3) {
-                let confidence = confidence(score);
+            for (label, _) in guesses.into_iter().take(3) {
+                let confidence = confidence(classifier.in_scope_score(&scores, label));
                 let intent = &classifier.labels()[label];
                 if intent == OUT_OF_SCOPE {
                     // Guesses less likely than "out of scope" are not worth giving.

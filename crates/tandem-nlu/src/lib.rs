@@ -7,6 +7,7 @@ pub mod classifier;
 pub mod eval;
 pub mod features;
 mod intents;
+mod linear_svm;
 pub mod sentiment;
 pub mod vader;
 mod vader_corrections;

@@ -12,8 +12,10 @@ use std::sync::OnceLock;
 
 use unicode_normalization::UnicodeNormalization;
 
-/// Dimensions of a message vector.
+/// Dimensions of a word piece's vector.
 pub const DIMS: usize = 256;
+/// Dimensions of a message's vector: the mean of its pieces, then their maximum.
+pub const MESSAGE_DIMS: usize = 2 * DIMS;
 
 const PIECES: &str = include_str!("../data/word_pieces.txt");
 const VECTORS: &[u8] = include_bytes!("../data/word_vectors.bin");
@@ -46,32 +48,51 @@ impl WordVectors {
         Some(WordVectors { pieces, rows: &bytes[16..] })
     }
 
-    /// The normalised mean vector of the message's word pieces, or `None` when it has no
-    /// known piece.
-    pub fn message(&self, text: &str) -> Option<[f32; DIMS]> {
+    /// The message's vector: the mean of its word pieces' vectors, then their element-wise
+    /// maximum (each piece's vector taken at unit length), each half at unit length and the
+    /// whole at unit length; `None` when the message has no known piece. The mean says what
+    /// the message is about on the whole, the maximum keeps the one strong word ("refund",
+    /// "cancel") that a long message would otherwise average away.
+    pub fn message(&self, text: &str) -> Option<[f32; MESSAGE_DIMS]> {
         let mut sum = [0.0f32; DIMS];
+        let mut max = [f32::NEG_INFINITY; DIMS];
+        let mut row = [0.0f32; DIMS];
         let mut count = 0usize;
         for word in basic_words(text) {
             self.word_pieces(&word, |id| {
-                self.add_row(id, &mut sum);
+                let norm = self.read_row(id, &mut row);
+                sum.iter_mut().zip(&row).for_each(|(s, r)| *s += r);
+                if norm > 0.0 {
+                    let inverse = norm.recip();
+                    max.iter_mut().zip(&row).for_each(|(m, r)| *m = m.max(r * inverse));
+                }
                 count += 1;
             });
         }
-        let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if count == 0 || norm == 0.0 {
+        if count == 0 || !normalize(&mut sum) || !normalize(&mut max) {
             return None;
         }
-        sum.iter_mut().for_each(|x| *x /= norm);
-        Some(sum)
+        let mut vector = [0.0f32; MESSAGE_DIMS];
+        let (mean_half, max_half) = vector.split_at_mut(DIMS);
+        mean_half.copy_from_slice(&sum);
+        max_half.copy_from_slice(&max);
+        vector.iter_mut().for_each(|v| *v *= std::f32::consts::FRAC_1_SQRT_2);
+        Some(vector)
     }
 
-    fn add_row(&self, id: u32, sum: &mut [f32; DIMS]) {
+    /// The piece's vector into `out`; returns its length.
+    fn read_row(&self, id: u32, out: &mut [f32; DIMS]) -> f32 {
         let start = id as usize * (4 + DIMS);
         let row = &self.rows[start..start + 4 + DIMS];
         let scale = f32::from_le_bytes([row[0], row[1], row[2], row[3]]);
-        for (s, &q) in sum.iter_mut().zip(&row[4..]) {
-            *s += scale * f32::from(q as i8);
+        // Integer squares add up in any order, so this sum vectorises.
+        let mut squares = 0i32;
+        for (o, &q) in out.iter_mut().zip(&row[4..]) {
+            let q = q as i8;
+            *o = scale * f32::from(q);
+            squares += i32::from(q) * i32::from(q);
         }
+        scale.abs() * (squares as f32).sqrt()
     }
 
     /// Greedy longest-match WordPiece; a word with a part no piece covers gives nothing.
@@ -129,6 +150,19 @@ fn basic_words(text: &str) -> Vec<String> {
     words
 }
 
+/// Scale `v` to unit length; false (and `v` unchanged) when it is zero or not finite.
+fn normalize(v: &mut [f32]) -> bool {
+    // Eight running sums, so that the additions vectorise.
+    let mut lanes = [0.0f32; 8];
+    v.chunks(8).for_each(|chunk| lanes.iter_mut().zip(chunk).for_each(|(l, x)| *l += x * x));
+    let norm = lanes.iter().sum::<f32>().sqrt();
+    if !(norm.is_finite() && norm > 0.0) {
+        return false;
+    }
+    v.iter_mut().for_each(|x| *x /= norm);
+    true
+}
+
 /// Nonspacing marks left by decomposition (the accents BERT strips).
 fn is_combining_mark(c: char) -> bool {
     matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
@@ -138,7 +172,7 @@ fn is_combining_mark(c: char) -> bool {
 mod tests {
     use super::*;
 
-    fn cosine(a: &[f32; DIMS], b: &[f32; DIMS]) -> f32 {
+    fn cosine(a: &[f32; MESSAGE_DIMS], b: &[f32; MESSAGE_DIMS]) -> f32 {
         a.iter().zip(b).map(|(x, y)| x * y).sum()
     }
 
@@ -168,5 +202,18 @@ mod tests {
         assert!((cosine(&parcel, &parcel) - 1.0).abs() < 1e-4);
         assert!(cosine(&parcel, &package) > cosine(&parcel, &weather) + 0.1);
         assert!(table.message("   ").is_none());
+    }
+
+    #[test]
+    fn a_message_vector_is_its_mean_then_its_maximum_each_half_as_long() {
+        let table = WordVectors::builtin();
+        let v = table.message("I would like a refund for the blue scarf I bought last week").unwrap();
+        let length = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((length(&v) - 1.0).abs() < 1e-4);
+        assert!((length(&v[..DIMS]) - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-4);
+        // One word piece ("refund" is two): its mean and its maximum are the same direction.
+        let one = table.message("parcel").unwrap();
+        let cosine_halves: f32 = one[..DIMS].iter().zip(&one[DIMS..]).map(|(a, b)| a * b).sum::<f32>() * 2.0;
+        assert!((cosine_halves - 1.0).abs() < 1e-4, "{cosine_halves}");
     }
 }
