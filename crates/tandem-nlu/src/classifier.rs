@@ -241,7 +241,7 @@ mod tests {
         assert_eq!(Bf16::from(1.0).to_f32(), 1.0);
         assert_eq!(Bf16::from(-0.5).to_f32(), -0.5);
         assert_eq!(Bf16::from(0.0).to_f32(), 0.0);
-        for x in [0.123_456_f32, -3.141_59, 1e-6, 77.7] {
+        for x in [0.123_456_f32, -2.5, 1e-6, 77.7] {
             let back = Bf16::from(x).to_f32();
             assert!(((back - x) / x).abs() <= 1.0 / 256.0, "{x} -> {back}");
         }
