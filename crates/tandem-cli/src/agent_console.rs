@@ -58,9 +58,13 @@ pub fn transcript(journal: &[JournalEntry]) -> String {
             Event::BotSaid { text, .. } => format!("bot: {text}"),
             Event::AgentSaid { agent, text } => format!("{agent}: {text}"),
             Event::AgentNote { agent, text } => format!("(note by {agent}) {text}"),
-            Event::EscalationTriggered { rule, reason, values } => format!("** escalated: {reason} ({rule}, {values})"),
-            Event::HandoffRequested { reason, .. } => format!("** asked for a person: {reason}"),
-            Event::OwnerChanged { from, to, actor, reason } => format!("** {from} -> {to} by {actor}: {reason}"),
+            Event::EscalationTriggered(fired) => {
+                format!("** escalated: {} ({}, {})", fired.reason, fired.rule, fired.values)
+            }
+            Event::HandoffRequested(request) => format!("** asked for a person: {}", request.reason),
+            Event::OwnerChanged(change) => {
+                format!("** {} -> {} by {}: {}", change.from, change.to, change.actor, change.reason)
+            }
             Event::VariableSet { name, value } if name == "sentiment" => format!("   sentiment {}", value["score"]),
             _ => continue,
         };

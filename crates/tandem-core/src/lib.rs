@@ -13,7 +13,7 @@ mod timer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversation::{BotAt, Conversation, ConversationId, Handoff, Owner, UserProfile, Wants};
-pub use event::{Event, JournalEntry};
+pub use event::{ActionRefusal, EscalationFired, Event, HandoffRequest, JournalEntry, OwnerChange};
 pub use message::{Channel, ChannelError, Inbound, Outbound, OutboxMessage};
 pub use store::{Commit, CommitOutcome, Store, StoreError, number_events};
 pub use timer::{Timer, TimerId, TimerKind};

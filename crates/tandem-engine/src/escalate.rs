@@ -4,7 +4,9 @@
 
 use chrono::Duration;
 use serde_json::{Map, Value, json};
-use tandem_core::{Event, Handoff, Owner, TimerKind, Wants};
+use tandem_core::{
+    ActionRefusal, EscalationFired, Event, Handoff, HandoffRequest, Owner, OwnerChange, TimerKind, Wants,
+};
 use tandem_flow::StepRef;
 use tandem_flow::bot::HandoffStep;
 use tandem_flow::condition::Variables;
@@ -65,11 +67,11 @@ impl Turn<'_> {
                 values.insert("keyword".into(), Value::String(k));
             }
             let values = Value::Object(values);
-            self.record(Event::EscalationTriggered {
+            self.record(Event::EscalationTriggered(Box::new(EscalationFired {
                 rule: rule.name.clone(),
                 reason: rule.reason.clone(),
                 values: values.clone(),
-            });
+            })));
             let handoff = Handoff {
                 reason: rule.reason.clone(),
                 rule: Some(format!("{}: {values}", rule.name)),
@@ -116,12 +118,12 @@ impl Turn<'_> {
             return;
         }
         self.cancel_timeout();
-        self.record(Event::HandoffRequested {
+        self.record(Event::HandoffRequested(Box::new(HandoffRequest {
             reason: handoff.reason.clone(),
             skills: handoff.wants.skills.clone(),
             team: handoff.wants.team.clone(),
             agent: handoff.wants.agent.clone(),
-        });
+        })));
         let reason = handoff.reason.clone();
         self.set_owner(Owner::Queued { handoff, position: 0 }, "bot", &reason);
         self.fx.route = true;
@@ -199,11 +201,11 @@ impl Turn<'_> {
     pub fn on_agent(&mut self, agent: &str, action: &AgentAction) {
         let mine = matches!(&self.conv.owner, Owner::Agent { agent: a, .. } if a == agent);
         let refuse = |turn: &mut Self, why: String| {
-            turn.record(Event::ActionRefused {
+            turn.record(Event::ActionRefused(Box::new(ActionRefusal {
                 agent: agent.to_string(),
                 action: format!("{action:?}"),
                 why: why.clone(),
-            });
+            })));
             turn.fx.refused = Some(why);
         };
         match action {
@@ -282,12 +284,12 @@ impl Turn<'_> {
 
     fn set_owner(&mut self, owner: Owner, actor: &str, reason: &str) {
         let from = self.conv.owner.describe();
-        self.record(Event::OwnerChanged {
+        self.record(Event::OwnerChanged(Box::new(OwnerChange {
             from,
             to: owner.describe(),
             actor: actor.to_string(),
             reason: reason.to_string(),
-        });
+        })));
         self.conv.owner = owner;
     }
 

@@ -136,7 +136,7 @@ async fn an_escalation_journals_the_rule_the_values_and_every_change_of_owner() 
     );
     let journal = store.journal(&ConversationId::new("rec", "a")).await.unwrap();
     let fired = journal.iter().find_map(|e| match &e.event {
-        Event::EscalationTriggered { rule, reason, values } => Some((rule.clone(), reason.clone(), values.clone())),
+        Event::EscalationTriggered(fired) => Some((fired.rule.clone(), fired.reason.clone(), fired.values.clone())),
         _ => None,
     });
     let (rule, reason, values) = fired.expect("the escalation is journaled");
@@ -146,7 +146,7 @@ async fn an_escalation_journals_the_rule_the_values_and_every_change_of_owner() 
     let changes: Vec<(String, String, String)> = journal
         .iter()
         .filter_map(|e| match &e.event {
-            Event::OwnerChanged { from, to, actor, .. } => Some((from.clone(), to.clone(), actor.clone())),
+            Event::OwnerChanged(change) => Some((change.from.clone(), change.to.clone(), change.actor.clone())),
             _ => None,
         })
         .collect();
