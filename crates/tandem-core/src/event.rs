@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn an_event_is_small() {
-        // The journal is most of a live conversation's memory (issue 5's 1 KiB budget).
+        // The journal is most of a live conversation's memory, whose budget is 1 KiB.
         assert!(std::mem::size_of::<Event>() <= 64, "{}", std::mem::size_of::<Event>());
     }
 }

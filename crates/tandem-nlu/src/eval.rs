@@ -138,10 +138,10 @@ fn predict(model: &Classifier, text: &str, threshold: f32) -> String {
 /// The out-of-scope recall the threshold aims for on the validation split.
 pub const TARGET_OOS_RECALL: f64 = 0.6;
 
-/// The decision-value threshold with the best in-scope accuracy on the validation split among
+/// The threshold on [`Classifier::best`]'s score with the best in-scope accuracy on the validation split among
 /// those that reach [`TARGET_OOS_RECALL`] (no threshold without out-of-scope data).
 pub fn choose_threshold(model: &Classifier, val: &Split) -> f32 {
-    // (gold is out of scope, right label, decision value, predicted out of scope)
+    // (gold is out of scope, right label, in-scope score, predicted out of scope)
     let scored: Vec<(bool, bool, f32, bool)> = val
         .iter()
         .filter_map(|(text, gold)| {

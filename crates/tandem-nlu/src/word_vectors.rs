@@ -4,8 +4,9 @@
 //! run through the transformer alone, centred, reduced to 256 dimensions, int8 with a scale
 //! per row; `tools/distill_word_vectors.py` rebuilds them). A message is split as BERT does
 //! (lowercase, accents stripped, punctuation apart, WordPiece), and its vector is the mean of
-//! its pieces' vectors, L2-normalised. "where's my parcel" and "track my order" then share
-//! features that no n-gram gives them. The table is built into the binary and read lazily.
+//! its pieces' vectors beside their element-wise maximum ([`WordVectors::message`]).
+//! "where's my parcel" and "track my order" then share features that no n-gram gives them.
+//! The table is built into the binary and read lazily.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -57,7 +58,6 @@ impl WordVectors {
         let mut sum = [0.0f32; DIMS];
         let mut max = [f32::NEG_INFINITY; DIMS];
         let mut row = [0.0f32; DIMS];
-        let mut count = 0usize;
         for word in basic_words(text) {
             self.word_pieces(&word, |id| {
                 let norm = self.read_row(id, &mut row);
@@ -66,10 +66,10 @@ impl WordVectors {
                     let inverse = norm.recip();
                     max.iter_mut().zip(&row).for_each(|(m, r)| *m = m.max(r * inverse));
                 }
-                count += 1;
             });
         }
-        if count == 0 || !normalize(&mut sum) || !normalize(&mut max) {
+        // No piece leaves the sum zero and the maximum infinite: neither normalises.
+        if !normalize(&mut sum) || !normalize(&mut max) {
             return None;
         }
         let mut vector = [0.0f32; MESSAGE_DIMS];
