@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tandem_core::{Commit, ConversationId, Outbound, StoreError};
+use tandem_core::{Commit, ConversationId, Event, JournalEntry, Outbound, StoreError};
 
 pub fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -43,7 +43,7 @@ pub(crate) struct EncodedCommit {
     pub(crate) cancel_timers: Vec<String>,
     /// (id, due, kind)
     pub(crate) set_timers: Vec<(String, i64, String)>,
-    /// (seq, at, event)
+    /// (first seq, at, events): see [`journal_rows`]
     pub(crate) journal: Vec<(i64, i64, String)>,
     /// (body, message)
     pub(crate) outbox: Vec<(String, Outbound)>,
@@ -68,12 +68,62 @@ impl EncodedCommit {
                 .iter()
                 .map(|t| Ok((t.id.clone(), micros(t.due), to_json(&t.kind)?)))
                 .collect::<Result<_, StoreError>>()?,
-            journal: commit
-                .events
-                .iter()
-                .map(|e| Ok((e.seq as i64, micros(e.at), to_json(&e.event)?)))
-                .collect::<Result<_, StoreError>>()?,
+            journal: journal_rows(&commit.events)?,
             outbox: commit.outbox.into_iter().map(|m| Ok((to_json(&m)?, m))).collect::<Result<_, StoreError>>()?,
         })
+    }
+}
+
+/// A commit's journal rows: one for each run of events with consecutive sequence numbers and
+/// one time, as (first seq, at, the events as a JSON array). A step's events are one run, so a
+/// step writes one row however many events it had (it wrote one row per event, 3-4 a turn).
+fn journal_rows(entries: &[JournalEntry]) -> Result<Vec<(i64, i64, String)>, StoreError> {
+    entries
+        .chunk_by(|a, b| b.seq == a.seq + 1 && b.at == a.at)
+        .map(|run| {
+            let events: Vec<&Event> = run.iter().map(|e| &e.event).collect();
+            Ok((run[0].seq as i64, micros(run[0].at), to_json(&events)?))
+        })
+        .collect()
+}
+
+/// The events of a journal row from `seq` on: a JSON array, or one event object in rows
+/// written before rows held a step each.
+pub fn journal_entries(seq: i64, at: i64, events: &str) -> Result<Vec<JournalEntry>, StoreError> {
+    let events: Vec<Event> =
+        if events.trim_start().starts_with('[') { from_json(events)? } else { vec![from_json(events)?] };
+    let at = from_micros(at);
+    Ok(events.into_iter().zip(seq as u64..).map(|(event, seq)| JournalEntry { seq, at, event }).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: u64, at: i64, text: &str) -> JournalEntry {
+        JournalEntry { seq, at: from_micros(at), event: Event::BotSaid { text: text.into(), buttons: vec![] } }
+    }
+
+    #[test]
+    fn a_step_is_one_journal_row_and_reads_back_as_its_events() {
+        let step = [entry(4, 10, "a"), entry(5, 10, "b"), entry(6, 10, "c")];
+        let rows = journal_rows(&step).unwrap();
+        assert_eq!(rows.len(), 1);
+        let (seq, at, events) = &rows[0];
+        assert_eq!((*seq, *at), (4, 10));
+        assert_eq!(journal_entries(*seq, *at, events).unwrap(), step);
+    }
+
+    #[test]
+    fn a_gap_or_another_time_starts_a_new_row() {
+        let entries = [entry(1, 10, "a"), entry(2, 11, "b"), entry(2, 11, "c"), entry(4, 11, "d")];
+        let firsts: Vec<i64> = journal_rows(&entries).unwrap().iter().map(|row| row.0).collect();
+        assert_eq!(firsts, [1, 2, 2, 4], "a repeated number stays a row of its own, for the key to refuse");
+    }
+
+    #[test]
+    fn a_row_of_one_event_object_reads_as_that_event() {
+        let old = to_json(&entry(7, 10, "a").event).unwrap();
+        assert_eq!(journal_entries(7, 10, &old).unwrap(), [entry(7, 10, "a")]);
     }
 }

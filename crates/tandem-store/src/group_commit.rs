@@ -11,8 +11,8 @@
 //! thread per statement. Callers encode their rows (JSON) before queueing, so the writer only
 //! talks to SQLite. Reads go through the store's sqlx pool (WAL: they never wait for it).
 //! Once a transaction is in the file, the writer keeps each commit's state as the
-//! conversation's live copy ([`crate::live`]) before it answers, so the copies follow the
-//! commit order.
+//! conversation's live copy ([`crate::live`]) and notes the conversation as stored
+//! ([`crate::known`]) before it answers, so both follow the commit order.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -23,6 +23,7 @@ use tandem_core::{CommitOutcome, OutboxMessage, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::EncodedCommit;
+use crate::known::KnownConversations;
 use crate::live::LiveStates;
 use crate::sqlite::BUSY_TIMEOUT;
 
@@ -48,12 +49,17 @@ pub(crate) type Marking = Arc<Mutex<HashSet<i64>>>;
 
 /// Start the writer on a connection of its own to the (migrated) database at `path`; it stops
 /// when every sender is gone.
-pub(crate) fn start(path: &Path, marking: Marking, live: LiveStates) -> Result<mpsc::Sender<Write>, StoreError> {
+pub(crate) fn start(
+    path: &Path,
+    marking: Marking,
+    live: LiveStates,
+    known: KnownConversations,
+) -> Result<mpsc::Sender<Write>, StoreError> {
     let conn = connect(path).map_err(|e| StoreError::Database(format!("opening {} to write: {e}", path.display())))?;
     let (sender, queue) = mpsc::channel::<Write>(MAX_BATCH * 8);
     std::thread::Builder::new()
         .name("tandem-sqlite-writer".into())
-        .spawn(move || Writer { conn, marking, live }.run(queue))
+        .spawn(move || Writer { conn, marking, live, known }.run(queue))
         .map_err(|e| StoreError::Database(format!("starting the SQLite writer: {e}")))?;
     Ok(sender)
 }
@@ -79,6 +85,7 @@ struct Writer {
     conn: Connection,
     marking: Marking,
     live: LiveStates,
+    known: KnownConversations,
 }
 
 impl Writer {
@@ -123,6 +130,7 @@ impl Writer {
             for ((commit, reply), outcome) in commits.into_iter().zip(outcomes) {
                 if let Ok(CommitOutcome::Committed(_)) = &outcome {
                     self.live.committed(&commit.key, &commit.state);
+                    self.known.stored(&commit.key);
                 }
                 let _ = reply.send(outcome);
             }
@@ -229,9 +237,9 @@ fn write_one(tx: &Connection, c: &EncodedCommit) -> rusqlite::Result<Step> {
         set.execute(params![id, c.key, due, kind])?;
     }
     let mut journal =
-        tx.prepare_cached("INSERT INTO journal (conversation_id, seq, at, event) VALUES (?1, ?2, ?3, ?4)")?;
-    for (seq, at, event) in &c.journal {
-        journal.execute(params![c.key, seq, at, event])?;
+        tx.prepare_cached("INSERT INTO journal (conversation_id, seq, at, events) VALUES (?1, ?2, ?3, ?4)")?;
+    for (seq, at, events) in &c.journal {
+        journal.execute(params![c.key, seq, at, events])?;
     }
     let mut outbox = tx
         .prepare_cached("INSERT INTO outbox (conversation_id, message, created_at) VALUES (?1, ?2, ?3) RETURNING id")?;

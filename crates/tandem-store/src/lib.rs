@@ -5,6 +5,7 @@
 mod codec;
 mod file_lock;
 mod group_commit;
+mod known;
 mod live;
 mod postgres;
 mod queries;

@@ -78,6 +78,11 @@ impl PostgresStore {
         None
     }
 
+    /// Never known: another process may have stored the conversation.
+    fn certainly_absent(&self, _key: &str) -> bool {
+        false
+    }
+
     /// Write one step in one round trip (the `tandem_commit` function of the migrations), or
     /// find that it was written before.
     async fn write(&self, c: EncodedCommit) -> Result<CommitOutcome, StoreError> {

@@ -4,7 +4,7 @@
 //!
 //! [`Store`]: tandem_core::Store
 
-use tandem_core::{JournalEntry, Outbound, OutboxMessage, StoreError, Timer};
+use tandem_core::{Outbound, OutboxMessage, StoreError, Timer};
 
 use crate::codec::{conversation_id, from_json, from_micros};
 
@@ -16,7 +16,7 @@ pub const NEXT_TIMER_DUE: &str = "SELECT MIN(due_at) FROM timers";
 pub const UNDELIVERED: &str =
     "SELECT id, conversation_id, message FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1";
 pub const HANDOFF_CONVERSATIONS: &str = "SELECT state FROM conversations WHERE owner IN ('queued', 'parked', 'agent')";
-pub const JOURNAL: &str = "SELECT seq, at, event FROM journal WHERE conversation_id = $1 ORDER BY seq";
+pub const JOURNAL: &str = "SELECT seq, at, events FROM journal WHERE conversation_id = $1 ORDER BY seq";
 pub const PENDING_TIMERS: &str = "SELECT COUNT(*) FROM timers";
 
 /// A row of [`DUE_TIMERS`].
@@ -29,15 +29,12 @@ pub fn outbox_message(id: i64, conversation: &str, message: &str) -> Result<Outb
     Ok(OutboxMessage { id, conversation: conversation_id(conversation), message: from_json::<Outbound>(message)? })
 }
 
-/// A row of [`JOURNAL`].
-pub fn journal_entry(seq: i64, at: i64, event: &str) -> Result<JournalEntry, StoreError> {
-    Ok(JournalEntry { seq: seq as u64, at: from_micros(at), event: from_json(event)? })
-}
-
 /// `impl Store` for a store type with a sqlx `pool` field and these methods of its own: the
 /// writes, which differ between the backends.
 /// - `fn live_state(&self, key: &str) -> Option<Arc<str>>`: a conversation's committed state
 ///   kept in memory, if the store keeps it
+/// - `fn certainly_absent(&self, key: &str) -> bool`: the conversation was never stored, known
+///   without a query
 /// - `async fn write(&self, commit: EncodedCommit) -> Result<CommitOutcome, StoreError>`
 /// - `fn marks_in_flight(&self) -> HashSet<i64>`: marked delivered, not yet written
 /// - `async fn mark(&self, ids: &[i64]) -> Result<(), StoreError>`
@@ -64,6 +61,9 @@ macro_rules! sql_store {
                     let key = id.key();
                     if let Some(state) = self.live_state(&key) {
                         return from_json(&state).map(Some);
+                    }
+                    if self.certainly_absent(&key) {
+                        return Ok(None);
                     }
                     let row =
                         sqlx::query(queries::LOAD).bind(key).fetch_optional(&self.pool).await.map_err(db_error)?;
@@ -129,7 +129,11 @@ macro_rules! sql_store {
                 async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {
                     let rows =
                         sqlx::query(queries::JOURNAL).bind(id.key()).fetch_all(&self.pool).await.map_err(db_error)?;
-                    rows.iter().map(|r| queries::journal_entry(r.get(0), r.get(1), r.get(2))).collect()
+                    let mut entries = Vec::with_capacity(rows.len() * 4);
+                    for r in &rows {
+                        entries.extend($crate::codec::journal_entries(r.get(0), r.get(1), r.get(2))?);
+                    }
+                    Ok(entries)
                 }
 
                 async fn flush(&self) -> Result<(), StoreError> {

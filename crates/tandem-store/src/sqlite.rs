@@ -2,8 +2,9 @@
 //! `BEGIN IMMEDIATE` transaction, together or not at all; concurrent steps of many
 //! conversations share that transaction (group commit, see [`crate::group_commit`]). A step
 //! loads its conversation from memory when it is live ([`crate::live`]; one process owns the
-//! file, [`crate::file_lock`]); other reads go straight to the pool (WAL: they never wait for
-//! the writer).
+//! file, [`crate::file_lock`]), and knows without a query when it was never stored
+//! ([`crate::known`]); other reads go straight to the pool (WAL: they never wait for the
+//! writer).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -20,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::codec::{EncodedCommit, db_error, micros};
 use crate::file_lock::FileLock;
 use crate::group_commit::{self, Marking, Write};
+use crate::known::KnownConversations;
 use crate::live::{DEFAULT_LIVE_STATE_BYTES, LiveStates};
 use crate::queries::{self, sql_store};
 
@@ -34,6 +36,7 @@ pub struct SqliteStore {
     /// Marked delivered, mark not yet written.
     marking: Marking,
     live: LiveStates,
+    known: KnownConversations,
     _lock: FileLock,
 }
 
@@ -68,13 +71,21 @@ impl SqliteStore {
             .map_err(|e| StoreError::Database(format!("migrating {}: {e}", path.display())))?;
         let marking = Marking::default();
         let live = LiveStates::new(bytes);
-        let writer = group_commit::start(path, marking.clone(), live.clone())?;
-        Ok(Self { pool, writer, marking, live, _lock: lock })
+        let known = KnownConversations::default();
+        let writer = group_commit::start(path, marking.clone(), live.clone(), known.clone())?;
+        tokio::spawn(known.clone().learn_from(pool.clone()));
+        Ok(Self { pool, writer, marking, live, known, _lock: lock })
     }
 
     /// Bytes of live conversations' state held in memory now.
     pub fn live_state_bytes(&self) -> u64 {
         self.live.bytes()
+    }
+
+    /// True once the conversations stored before opening are listed in memory: from then on,
+    /// loading a conversation that was never stored makes no query.
+    pub fn knows_every_stored_conversation(&self) -> bool {
+        self.known.is_complete()
     }
 
     /// How many timers wait to fire.
@@ -96,6 +107,11 @@ impl SqliteStore {
     /// The committed state of a live conversation, without a query.
     fn live_state(&self, key: &str) -> Option<Arc<str>> {
         self.live.get(key)
+    }
+
+    /// True when the file certainly holds no conversation `key`.
+    fn certainly_absent(&self, key: &str) -> bool {
+        self.known.certainly_absent(key)
     }
 
     /// Queued for the writer, which writes it with the other commits waiting (group commit).

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use sqlx::Connection;
 use tandem_core::{ConversationId, Inbound, ManualClock, Store, UserProfile};
 use tandem_engine::{Engine, Runtime};
 use tandem_store::SqliteStore;
@@ -51,6 +52,65 @@ async fn with_more_conversations_than_memory_for_them_every_load_is_the_last_com
 }
 
 #[tokio::test]
+async fn a_conversation_never_stored_is_known_absent_without_asking_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tandem.sqlite");
+    let before = contract::conversation("before");
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        store.commit(contract::commit(&before, Some("m1"), 1)).await.unwrap();
+    }
+    // Nothing kept in memory: every load of a stored conversation reads the file.
+    let store = SqliteStore::open_with_live_states(&path, 0).await.unwrap();
+    assert_eq!(store.load(&before.id).await.unwrap().as_ref(), Some(&before), "found while the file is listed");
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while !store.knows_every_stored_conversation() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the stored conversations are listed");
+    assert_eq!(store.load(&before.id).await.unwrap().as_ref(), Some(&before), "stored before opening");
+    let after = contract::conversation("after");
+    assert_eq!(store.load(&after.id).await.unwrap(), None);
+    store.commit(contract::commit(&after, Some("m1"), 1)).await.unwrap();
+    assert_eq!(store.load(&after.id).await.unwrap().as_ref(), Some(&after), "stored after opening");
+
+    // A row written behind the store's back is not seen: an unknown key is not asked of the file.
+    let behind = contract::conversation("behind");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("INSERT INTO conversations (id, state, owner, updated_at) VALUES (?1, ?2, 'bot', 0)")
+        .bind(behind.id.key())
+        .bind(serde_json::to_string(&behind).unwrap())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(store.load(&behind.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_journal_with_rows_of_one_event_and_rows_of_a_step_reads_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tandem.sqlite");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let c = contract::conversation("old-and-new");
+    // A row as written before a row held a step: one event object.
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("INSERT INTO journal (conversation_id, seq, at, events) VALUES (?1, 1, 0, ?2)")
+        .bind(c.id.key())
+        .bind(r#"{"type":"customer_said","text":"earlier","button":null}"#)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    store.commit(contract::commit(&c, Some("m2"), 2)).await.unwrap();
+    let journal = store.journal(&c.id).await.unwrap();
+    assert_eq!(journal.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(journal[0].event, tandem_core::Event::CustomerSaid { text: "earlier".into(), button: None });
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(rows, 2, "the step's two events are one row");
+}
+
+#[tokio::test]
 async fn one_store_owns_a_file_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tandem.sqlite");
@@ -89,7 +149,6 @@ async fn the_file_is_created_in_wal_mode_and_survives_reopening() {
 }
 
 async fn wal_mode(path: &std::path::Path) -> bool {
-    use sqlx::Connection;
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.unwrap();
     mode == "wal"

@@ -1,0 +1,89 @@
+//! Which conversations a SQLite file holds, as 32-bit hashes of their keys, so that loading a
+//! conversation that was never stored (every new customer's first message) answers "none"
+//! without a query. A query there cost a hop to a reader thread and back: ~80 µs of the first
+//! turn in the sequential benchmark, ~20 µs of CPU in the concurrent one.
+//!
+//! The writer adds a key once its commit is in the file, from the moment the store opens; a
+//! background scan adds the keys that were in the file before. Until the scan is done, every
+//! unknown key is asked of the file. A conversation that is in the file can therefore never
+//! look absent: it was either in the scan's snapshot or committed after it began, and then
+//! the writer added it. Two keys with the same hash only cost a query. Safe because one
+//! process owns the file ([`crate::file_lock`]).
+
+use std::collections::HashSet;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::TryStreamExt;
+use sqlx::SqlitePool;
+
+use crate::codec::db_error;
+
+/// Keys hashed to 32 bits: ~5-10 bytes a conversation in the set, and a needless query for
+/// one new conversation in ~4,000 at a million stored.
+type KeyHash = u32;
+
+/// How many keys the scan adds under one lock.
+const SCAN_CHUNK: usize = 4096;
+
+#[derive(Clone, Default)]
+pub(crate) struct KnownConversations(Arc<Known>);
+
+#[derive(Default)]
+struct Known {
+    hashes: Mutex<HashSet<KeyHash, foldhash::fast::FixedState>>,
+    /// The keys stored before the store opened are in `hashes` too.
+    complete: AtomicBool,
+}
+
+impl KnownConversations {
+    /// True when the file certainly holds no conversation `key`.
+    pub(crate) fn certainly_absent(&self, key: &str) -> bool {
+        self.0.complete.load(Ordering::Acquire) && !self.hashes().contains(&hash(key))
+    }
+
+    /// Called by the writer once a commit of conversation `key` is in the file.
+    pub(crate) fn stored(&self, key: &str) {
+        self.hashes().insert(hash(key));
+    }
+
+    /// Add every conversation of the file (its state when the scan starts), then answer for
+    /// unknown keys. Run in the background after opening; on failure unknown keys keep being
+    /// asked of the file.
+    pub(crate) async fn learn_from(self, pool: SqlitePool) {
+        let mut rows = sqlx::query_scalar::<_, String>("SELECT id FROM conversations").fetch(&pool);
+        let mut chunk = Vec::with_capacity(SCAN_CHUNK);
+        loop {
+            match rows.try_next().await.map_err(db_error) {
+                Ok(Some(key)) => {
+                    chunk.push(hash(&key));
+                    if chunk.len() == SCAN_CHUNK {
+                        self.hashes().extend(chunk.drain(..));
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!("listing the stored conversations (new ones will be looked up): {e}");
+                    return;
+                }
+            }
+        }
+        self.hashes().extend(chunk);
+        self.0.complete.store(true, Ordering::Release);
+    }
+
+    /// True once the scan is done.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.0.complete.load(Ordering::Acquire)
+    }
+
+    fn hashes(&self) -> std::sync::MutexGuard<'_, HashSet<KeyHash, foldhash::fast::FixedState>> {
+        self.0.hashes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn hash(key: &str) -> KeyHash {
+    // The upper half: foldhash mixes its last step into the high bits.
+    (foldhash::fast::FixedState::with_seed(0).hash_one(key) >> 32) as KeyHash
+}
