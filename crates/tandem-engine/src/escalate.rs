@@ -125,7 +125,7 @@ impl Turn<'_> {
             agent: handoff.wants.agent.clone(),
         })));
         let reason = handoff.reason.clone();
-        self.set_owner(Owner::Queued { handoff, position: 0 }, "bot", &reason);
+        self.set_owner(Owner::Queued { handoff: Box::new(handoff), position: 0 }, "bot", &reason);
         self.fx.route = true;
     }
 
@@ -145,7 +145,7 @@ impl Turn<'_> {
         }
     }
 
-    fn park(&mut self, handoff: Handoff, until: Option<chrono::DateTime<chrono::Utc>>) {
+    fn park(&mut self, handoff: Box<Handoff>, until: Option<chrono::DateTime<chrono::Utc>>) {
         let back = until.map(|u| plain_words(u, self.now, self.bot().roster.tz));
         self.conv.vars.insert("team".into(), json!({ "back": back }));
         let reason = match &back {
@@ -264,11 +264,11 @@ impl Turn<'_> {
         handoff.wants = wants;
         self.conv.last_agent = None;
         self.announce(message);
-        self.set_owner(Owner::Queued { handoff, position: 0 }, actor, reason);
+        self.set_owner(Owner::Queued { handoff: Box::new(handoff), position: 0 }, actor, reason);
         self.fx.route = true;
     }
 
-    fn assign_agent(&mut self, agent: &str, handoff: Handoff, actor: &str) {
+    fn assign_agent(&mut self, agent: &str, handoff: Box<Handoff>, actor: &str) {
         let roster = &self.bot().roster;
         let (name, team) = match roster.agent(agent) {
             Some(a) => (a.name.clone(), roster.team_label(a, &handoff.wants)),
@@ -299,7 +299,7 @@ impl Turn<'_> {
         self.deliver(None, text, Vec::new());
     }
 
-    fn waiting_handoff(&self) -> Option<Handoff> {
+    fn waiting_handoff(&self) -> Option<Box<Handoff>> {
         match &self.conv.owner {
             Owner::Queued { handoff, .. } => Some(handoff.clone()),
             _ => None,

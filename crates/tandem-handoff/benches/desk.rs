@@ -44,8 +44,8 @@ fn long_line(now: DateTime<Utc>) -> Desk {
         let decision = desk.route(&id, &handoff, None, now);
         let mut conversation = Conversation::new(id, UserProfile::default(), now);
         conversation.owner = match decision {
-            tandem_handoff::Decision::Assign { agent } => Owner::Agent { agent, handoff },
-            tandem_handoff::Decision::Queue { position, .. } => Owner::Queued { handoff, position },
+            tandem_handoff::Decision::Assign { agent } => Owner::Agent { agent, handoff: Box::new(handoff) },
+            tandem_handoff::Decision::Queue { position, .. } => Owner::Queued { handoff: Box::new(handoff), position },
             tandem_handoff::Decision::Park { .. } => unreachable!("the agents work every day"),
         };
         desk.observe(&conversation, now);

@@ -93,10 +93,13 @@ impl Desk {
                 self.assigned_at.entry(id.clone()).or_insert(now);
             }
             Owner::Queued { handoff, position } => {
-                self.join_line(id, Waiting { handoff: handoff.clone(), parked: false, told: *position, sticky });
+                self.join_line(
+                    id,
+                    Waiting { handoff: Handoff::clone(handoff), parked: false, told: *position, sticky },
+                );
             }
             Owner::Parked { handoff, .. } => {
-                self.join_line(id, Waiting { handoff: handoff.clone(), parked: true, told: 0, sticky });
+                self.join_line(id, Waiting { handoff: Handoff::clone(handoff), parked: true, told: 0, sticky });
             }
             Owner::Bot { .. } | Owner::Closed => {}
         }
@@ -322,7 +325,8 @@ mod tests {
 
     fn with_agent(n: &str, agent: &str) -> Conversation {
         let mut c = Conversation::new(chat(n), UserProfile::default(), utc("2026-01-05T09:00:00Z"));
-        c.owner = Owner::Agent { agent: agent.into(), handoff: request(&["orders"], 0, "2026-01-05T09:00:00Z") };
+        c.owner =
+            Owner::Agent { agent: agent.into(), handoff: Box::new(request(&["orders"], 0, "2026-01-05T09:00:00Z")) };
         c
     }
 
