@@ -111,6 +111,29 @@ async fn a_journal_with_rows_of_one_event_and_rows_of_a_step_reads_in_order() {
 }
 
 #[tokio::test]
+async fn outbox_ids_are_never_given_twice_across_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tandem.sqlite");
+    let sent_by = |outcome| match outcome {
+        tandem_core::CommitOutcome::Committed(sent) => sent[0].id,
+        other => panic!("{other:?}"),
+    };
+    let first = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let id = sent_by(store.commit(contract::commit(&contract::conversation("a"), Some("m1"), 1)).await.unwrap());
+        assert_eq!(store.undelivered(10).await.unwrap()[0].id, id, "the id given is the row's");
+        id
+    };
+    // Sent messages cleared away: their ids are still not given again.
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    sqlx::query("DELETE FROM outbox").execute(&mut conn).await.unwrap();
+    let store = SqliteStore::open(&path).await.unwrap();
+    let second = sent_by(store.commit(contract::commit(&contract::conversation("b"), Some("m1"), 1)).await.unwrap());
+    assert!(second > first, "{second} after {first}");
+    assert_eq!(store.undelivered(10).await.unwrap()[0].id, second);
+}
+
+#[tokio::test]
 async fn one_store_owns_a_file_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tandem.sqlite");
