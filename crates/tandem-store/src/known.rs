@@ -12,13 +12,11 @@
 
 use std::collections::HashSet;
 use std::hash::BuildHasher;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use futures_util::TryStreamExt;
-use sqlx::SqlitePool;
-
-use crate::codec::db_error;
+use rusqlite::{Connection, OpenFlags};
 
 /// Keys hashed to 32 bits: ~5-10 bytes a conversation in the set, and a needless query for
 /// one new conversation in ~4,000 at a million stored.
@@ -48,29 +46,37 @@ impl KnownConversations {
         self.hashes().insert(hash(key));
     }
 
-    /// Add every conversation of the file (its state when the scan starts), then answer for
-    /// unknown keys. Run in the background after opening; on failure unknown keys keep being
-    /// asked of the file.
-    pub(crate) async fn learn_from(self, pool: SqlitePool) {
-        let mut rows = sqlx::query_scalar::<_, String>("SELECT id FROM conversations").fetch(&pool);
+    /// Add every conversation stored in the file at `path` (as it is when the scan starts),
+    /// then answer for unknown keys. Runs on a thread of its own with a read-only connection,
+    /// started after opening: a million keys stream through a plain connection in about a
+    /// second, where a row at a time through sqlx's reader thread took several and held one
+    /// of the store's readers meanwhile. On failure unknown keys keep being asked of the file.
+    pub(crate) fn learn_from(self, path: PathBuf) {
+        let spawned = std::thread::Builder::new().name("tandem-sqlite-known".into()).spawn(move || {
+            if let Err(e) = self.scan(&path) {
+                tracing::warn!("listing the stored conversations (new ones will be looked up): {e}");
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("starting to list the stored conversations (new ones will be looked up): {e}");
+        }
+    }
+
+    fn scan(&self, path: &Path) -> rusqlite::Result<()> {
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let mut ids = conn.prepare("SELECT id FROM conversations")?;
+        let mut rows = ids.query([])?;
         let mut chunk = Vec::with_capacity(SCAN_CHUNK);
-        loop {
-            match rows.try_next().await.map_err(db_error) {
-                Ok(Some(key)) => {
-                    chunk.push(hash(&key));
-                    if chunk.len() == SCAN_CHUNK {
-                        self.hashes().extend(chunk.drain(..));
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    tracing::warn!("listing the stored conversations (new ones will be looked up): {e}");
-                    return;
-                }
+        while let Some(row) = rows.next()? {
+            chunk.push(hash(row.get_ref(0)?.as_str()?));
+            if chunk.len() == SCAN_CHUNK {
+                self.hashes().extend(chunk.drain(..));
             }
         }
         self.hashes().extend(chunk);
         self.0.complete.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// True once the scan is done.

@@ -73,7 +73,7 @@ impl SqliteStore {
         let live = LiveStates::new(bytes);
         let known = KnownConversations::default();
         let writer = group_commit::start(path, marking.clone(), live.clone(), known.clone())?;
-        tokio::spawn(known.clone().learn_from(pool.clone()));
+        known.clone().learn_from(path.to_path_buf());
         Ok(Self { pool, writer, marking, live, known, _lock: lock })
     }
 
