@@ -268,11 +268,16 @@ impl Runtime {
             }
             None => return Ok((Handled::Duplicate, None)),
         };
+        // The desk tracks chats with a person or waiting for one: a step that neither starts
+        // nor ends with one (the bot talking) is none of its business, and costs no copy of
+        // the conversation and no turn at the desk's lock.
+        let was_at_desk = conversation.owner.handoff().is_some();
         let mut transition = self.engine.step(conversation, &work.input, now);
         let (route, refused) = (transition.effects.route, transition.effects.refused.take());
         let sets_timer = !transition.effects.set_timers.is_empty();
         let commit = transition.into_commit(now, work.inbound_id, work.fired_timer);
-        let conversation = commit.conversation.clone();
+        let for_desk =
+            (was_at_desk || commit.conversation.owner.handoff().is_some()).then(|| commit.conversation.clone());
         let outbox = match self.store.commit(commit).await? {
             CommitOutcome::Duplicate => return Ok((Handled::Duplicate, None)),
             CommitOutcome::Committed(outbox) => outbox,
@@ -280,17 +285,13 @@ impl Runtime {
         if sets_timer {
             self.timer_set.notify_one();
         }
-        let follow_up = {
+        let follow_up = for_desk.and_then(|conversation| {
             let mut desk = self.desk();
             desk.observe(&conversation, now);
-            match (route, conversation.owner.handoff()) {
-                (true, Some(handoff)) => {
-                    let decision = desk.route(id, handoff, conversation.last_agent.as_deref(), now);
-                    Some(Work::input(id.clone(), Input::Routed(decision)))
-                }
-                _ => None,
-            }
-        };
+            let handoff = conversation.owner.handoff().filter(|_| route)?;
+            let decision = desk.route(id, handoff, conversation.last_agent.as_deref(), now);
+            Some(Work::input(id.clone(), Input::Routed(decision)))
+        });
         let delivered = self.deliver(&outbox).await?;
         let handled = match refused {
             Some(why) => Handled::Refused(why),
