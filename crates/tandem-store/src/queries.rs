@@ -129,7 +129,7 @@ macro_rules! sql_store {
                 async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {
                     let rows =
                         sqlx::query(queries::JOURNAL).bind(id.key()).fetch_all(&self.pool).await.map_err(db_error)?;
-                    let mut entries = Vec::with_capacity(rows.len() * 4);
+                    let mut entries = Vec::new();
                     for r in &rows {
                         entries.extend($crate::codec::journal_entries(r.get(0), r.get(1), r.get(2))?);
                     }
