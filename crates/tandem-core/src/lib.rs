@@ -12,7 +12,7 @@ mod store;
 mod timer;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use conversation::{BotAt, Conversation, ConversationId, Handoff, Owner, UserProfile, Wants};
+pub use conversation::{BotAt, Conversation, ConversationId, Handoff, Owner, Sentiment, UserProfile, Wants};
 pub use event::{ActionRefusal, EscalationFired, Event, HandoffRequest, JournalEntry, OwnerChange};
 pub use message::{Channel, ChannelError, Inbound, Outbound, OutboxMessage};
 pub use store::{Commit, CommitOutcome, Store, StoreError, number_events};

@@ -5,7 +5,7 @@
 use chrono::Duration;
 use serde_json::{Map, Value, json};
 use tandem_core::{
-    ActionRefusal, EscalationFired, Event, Handoff, HandoffRequest, Owner, OwnerChange, TimerKind, Wants,
+    ActionRefusal, EscalationFired, Event, Handoff, HandoffRequest, Owner, OwnerChange, Sentiment, TimerKind, Wants,
 };
 use tandem_flow::StepRef;
 use tandem_flow::bot::HandoffStep;
@@ -26,20 +26,23 @@ impl Turn<'_> {
     /// the turns before it) and `sentiment.min`.
     pub(crate) fn note_sentiment(&mut self, score: f64) {
         let score = score.clamp(-1.0, 1.0);
-        let old = self.conv.vars.get("sentiment").cloned().unwrap_or(Value::Null);
-        let mut history: Vec<f64> =
-            old["history"].as_array().map(|h| h.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+        // A state stored before `Conversation::sentiment` keeps it among the variables.
+        let old = self.conv.sentiment.take().or_else(|| {
+            let stored = self.conv.vars.remove("sentiment")?;
+            serde_json::from_value::<Sentiment>(stored).ok()
+        });
+        let (mut history, min) = match old {
+            Some(old) => (old.history, old.min.min(score)),
+            None => (Vec::new(), score),
+        };
         let trend = if history.is_empty() { 0.0 } else { score - history.iter().sum::<f64>() / history.len() as f64 };
-        let min = old["min"].as_f64().map_or(score, |m| m.min(score));
         history.push(score);
         if history.len() > SENTIMENT_WINDOW {
             history.remove(0);
         }
         let rounded = |x: f64| (x * 1000.0).round() / 1000.0;
-        self.conv.vars.insert(
-            "sentiment".into(),
-            json!({ "score": rounded(score), "trend": rounded(trend), "min": rounded(min), "history": history }),
-        );
+        self.conv.sentiment =
+            Some(Sentiment { score: rounded(score), trend: rounded(trend), min: rounded(min), history });
     }
 
     /// Check the bot's escalation rules; the first that holds brings in a human.

@@ -480,7 +480,7 @@ impl<'a> Turn<'a> {
     }
 }
 
-/// The variables of a conversation plus `user`, `bot` and `fallbacks`, serialised straight
+/// The variables of a conversation plus `sentiment`, `user`, `bot` and `fallbacks`, serialised straight
 /// from the conversation without copying it first (rendering is on every reply).
 struct DataView<'a> {
     conv: &'a Conversation,
@@ -495,8 +495,13 @@ impl serde::Serialize for DataView<'_> {
         let wanted = |name: &str| self.only.is_none_or(|only| only.iter().any(|n| n == name));
         let user = &self.conv.user;
         let mut map = serializer.serialize_map(None)?;
-        for (name, value) in self.conv.vars.iter().filter(|(name, _)| !OWN.contains(&name.as_str()) && wanted(name)) {
+        let sentiment = self.conv.sentiment.as_ref().filter(|_| wanted("sentiment"));
+        let shown = |name: &str| !OWN.contains(&name) && wanted(name) && !(name == "sentiment" && sentiment.is_some());
+        for (name, value) in self.conv.vars.iter().filter(|(name, _)| shown(name)) {
             map.serialize_entry(name, value)?;
+        }
+        if let Some(sentiment) = sentiment {
+            map.serialize_entry("sentiment", sentiment)?;
         }
         if wanted("user") {
             map.serialize_entry(

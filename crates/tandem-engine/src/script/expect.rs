@@ -57,7 +57,7 @@ impl Session {
             check("reason", reason.clone(), conversation.owner.handoff().map(|h| h.reason.clone()).unwrap_or_default());
         }
         for (name, expected) in e.vars.iter() {
-            let got = conversation.vars.get(&name.value).cloned().unwrap_or(Value::Null);
+            let got = conversation.variable(&name.value).unwrap_or(Value::Null);
             if !same_value(expected, &got) {
                 problems.push(format!("expected `{}` = {expected}, got {got}", name.value));
             }

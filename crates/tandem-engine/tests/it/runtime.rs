@@ -155,3 +155,39 @@ async fn an_escalation_journals_the_rule_the_values_and_every_change_of_owner() 
         [("bot".into(), "queued".into(), "bot".into()), ("queued".into(), "agent tom".into(), "routing".into())]
     );
 }
+
+#[tokio::test]
+async fn a_state_stored_with_its_sentiment_among_the_variables_carries_on_from_it() {
+    let (runtime, recorder, clock, store) = setup();
+    runtime.handle(message("a", "hi", "1")).await.unwrap();
+    let id = ConversationId::new("rec", "a");
+    // As a state stored before the sentiment had a field of its own: cheerful so far.
+    let mut old = store.load(&id).await.unwrap().unwrap();
+    old.sentiment = None;
+    old.vars.insert(
+        "sentiment".into(),
+        serde_json::json!({ "score": 0.5, "trend": 0.0, "min": 0.4, "history": [0.4, 0.6] }),
+    );
+    let commit = tandem_core::Commit {
+        conversation: old,
+        inbound_id: None,
+        fired_timer: None,
+        events: vec![],
+        outbox: vec![],
+        set_timers: vec![],
+        cancel_timers: vec![],
+    };
+    store.commit(commit).await.unwrap();
+    clock.advance(Duration::minutes(1));
+    let mut sour = message("a", "hmm, that is not what I asked", "2");
+    sour.sentiment = Some(-0.5);
+    runtime.handle(sour).await.unwrap();
+    // Not upset enough for rule 1 (score <= -0.6), but 1.0 below the earlier mean: rule 2.
+    assert!(recorder.texts("a").last().unwrap().contains("customer care team"), "{:?}", recorder.texts("a"));
+    let now = store.load(&id).await.unwrap().unwrap();
+    assert_eq!(
+        now.sentiment,
+        Some(tandem_core::Sentiment { score: -0.5, trend: -1.0, min: -0.5, history: vec![0.4, 0.6, -0.5] })
+    );
+    assert!(!now.vars.contains_key("sentiment"), "moved out of the variables");
+}
