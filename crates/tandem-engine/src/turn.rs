@@ -480,8 +480,9 @@ impl<'a> Turn<'a> {
     }
 }
 
-/// The variables of a conversation plus `sentiment`, `user`, `bot` and `fallbacks`, serialised straight
-/// from the conversation without copying it first (rendering is on every reply).
+/// The variables of a conversation plus `sentiment`, `user`, `bot` and `fallbacks`,
+/// serialised straight from the conversation without copying it first (rendering is on every
+/// reply).
 struct DataView<'a> {
     conv: &'a Conversation,
     bot_vars: &'a Map<String, Value>,
