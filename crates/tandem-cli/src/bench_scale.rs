@@ -82,15 +82,16 @@ pub async fn restart(path: &Path, hot: usize) -> anyhow::Result<()> {
     let rss_before = rss_kib("VmRSS");
     let starting = Instant::now();
     let store = Arc::new(SqliteStore::open(path).await?);
-    // The stored conversations are listed in the background after opening.
+    // The stored conversations are listed in the background after opening (if the listing
+    // fails, the store keeps asking the file and the figure is left out).
     let listing = {
         let store = store.clone();
-        tokio::spawn(async move {
+        tokio::spawn(tokio::time::timeout(Duration::from_secs(120), async move {
             while !store.knows_every_stored_conversation() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             starting.elapsed()
-        })
+        }))
     };
     let nudges = Arc::new(Nudges::default());
     let runtime = Arc::new(Runtime::new(engine, store.clone(), Arc::new(SystemClock)).with_channel(nudges.clone()));
@@ -115,7 +116,7 @@ pub async fn restart(path: &Path, hot: usize) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     firing.abort();
-    let listed_ms = listing.await?.as_secs_f64() * 1000.0;
+    let listed = listing.await?.ok();
     let arrived = nudges.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut lags: Vec<f64> = arrived
         .iter()
@@ -131,7 +132,7 @@ pub async fn restart(path: &Path, hot: usize) -> anyhow::Result<()> {
         "startup_ms": round(startup_ms),
         "rss_before_open_MiB": mib(rss_before),
         "rss_started_MiB": mib(rss_started),
-        "conversations_listed_ms": round(listed_ms),
+        "conversations_listed_ms": listed.map(|listed| round(listed.as_secs_f64() * 1000.0)),
         "hot": hot,
         "nudged": lags.len(),
         "fire_lag_ms_p50": round(percentile(&lags, 0.5).unwrap_or(f64::NAN)),
