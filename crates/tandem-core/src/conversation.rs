@@ -150,6 +150,9 @@ pub struct Sentiment {
 }
 
 /// The whole durable state of one conversation: everything the step function needs.
+/// Fields at their default (no tries, no pending timeout, ...) are left out of its JSON: a
+/// state is written on every message and, in SQLite, kept in memory while live (578 -> 520
+/// bytes mid-dialogue in the benchmark). A state that holds them still reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
     pub id: ConversationId,
@@ -162,21 +165,31 @@ pub struct Conversation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sentiment: Option<Sentiment>,
     /// Failed capture attempts at the current step.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub tries: u32,
     /// Consecutive answers the bot did not understand.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub fallbacks: u32,
     /// The agent who last helped this customer (sticky routing).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub last_agent: Option<String>,
     /// The step an unmatched answer came in at, for `goto: repeat`.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub repeat: Option<(String, String)>,
     /// The pending timeout of the step the bot waits at, to cancel it when an answer comes.
+    #[serde(default, skip_serializing_if = "is_default")]
     pub timeout: Option<crate::TimerId>,
     /// Sequence numbers: journal events and timers of this conversation.
     pub journal_seq: u64,
+    #[serde(default, skip_serializing_if = "is_default")]
     pub timer_seq: u64,
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// True for a field at its default value, which the state's JSON leaves out.
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl Conversation {
@@ -260,6 +273,31 @@ mod tests {
         });
         assert_eq!(serde_json::to_value(&queued).unwrap(), json);
         assert_eq!(serde_json::from_value::<Owner>(json).unwrap(), queued);
+    }
+
+    #[test]
+    fn fields_at_their_default_are_left_out_and_a_state_that_has_them_reads() {
+        let mut c = Conversation::new(ConversationId::new("web", "1"), UserProfile::default(), DateTime::UNIX_EPOCH);
+        let json = serde_json::to_value(&c).unwrap();
+        for left_out in ["tries", "fallbacks", "last_agent", "repeat", "timeout", "timer_seq"] {
+            assert!(json.get(left_out).is_none(), "{left_out} in {json}");
+        }
+        let mut written_before = json.clone();
+        for (field, value) in [("tries", 0.into()), ("fallbacks", 0.into()), ("timer_seq", 0.into())] {
+            written_before[field] = value;
+        }
+        for field in ["last_agent", "repeat", "timeout"] {
+            written_before[field] = Value::Null;
+        }
+        assert_eq!(serde_json::from_value::<Conversation>(written_before).unwrap(), c);
+
+        c.tries = 2;
+        c.last_agent = Some("alice".into());
+        c.repeat = Some(("support".into(), "ask".into()));
+        c.timer_seq = 3;
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!((json["tries"].clone(), json["timer_seq"].clone()), (2.into(), 3.into()));
+        assert_eq!(serde_json::from_value::<Conversation>(json).unwrap(), c);
     }
 
     #[test]

@@ -70,13 +70,7 @@ impl<'a> Turn<'a> {
         let answer = button.unwrap_or(text);
         self.conv.vars.insert("answer".into(), Value::String(answer.to_string()));
         self.intents = self.engine.intents.classify(answer);
-        let top = self.intents.first().cloned();
-        self.conv.vars.insert("intent".into(), top.as_ref().map_or(Value::Null, |s| Value::String(s.intent.clone())));
-        let confidence = top.as_ref().map_or(Value::Null, |s| serde_json::json!(s.confidence));
-        self.conv.vars.insert("intent.confidence".into(), confidence);
-        if let Some(top) = top {
-            self.record(Event::IntentDetected { intent: top.intent, confidence: top.confidence });
-        }
+        self.note_intent();
         let bot_owns = matches!(self.conv.owner, Owner::Bot { .. } | Owner::Closed);
         if bot_owns && self.escalate_by_rules(text) {
             return;
@@ -97,6 +91,23 @@ impl<'a> Turn<'a> {
                 self.open(answer, button.is_some());
             }
             (None, None) => {} // parked, the offline step done: kept for the agent
+        }
+    }
+
+    /// `intent` and `intent.confidence` of the message just classified. When none was
+    /// recognised they are unset rather than stored as null (every stored state is 40 bytes
+    /// shorter); templates and conditions still read them as null (`DataView`).
+    fn note_intent(&mut self) {
+        match self.intents.first().cloned() {
+            Some(top) => {
+                self.conv.vars.insert("intent".into(), Value::String(top.intent.clone()));
+                self.conv.vars.insert("intent.confidence".into(), serde_json::json!(top.confidence));
+                self.record(Event::IntentDetected { intent: top.intent, confidence: top.confidence });
+            }
+            None => {
+                self.conv.vars.remove("intent");
+                self.conv.vars.remove("intent.confidence");
+            }
         }
     }
 
@@ -500,6 +511,13 @@ impl serde::Serialize for DataView<'_> {
         let shown = |name: &str| !OWN.contains(&name) && wanted(name) && !(name == "sentiment" && sentiment.is_some());
         for (name, value) in self.conv.vars.iter().filter(|(name, _)| shown(name)) {
             map.serialize_entry(name, value)?;
+        }
+        // Unset when the last message had no intent (see `note_intent`); read as null, as
+        // when they were stored so.
+        for name in ["intent", "intent.confidence"] {
+            if wanted(name) && !self.conv.vars.contains_key(name) {
+                map.serialize_entry(name, &Value::Null)?;
+            }
         }
         if let Some(sentiment) = sentiment {
             map.serialize_entry("sentiment", sentiment)?;
