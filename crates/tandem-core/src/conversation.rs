@@ -4,7 +4,9 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::Variables;
 
 /// Identifies a conversation: the channel it happens on and the chat within that channel.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -159,7 +161,7 @@ pub struct Conversation {
     pub user: UserProfile,
     pub owner: Owner,
     /// Flow variables (`set`, `capture`), plus `result` of the last action and `answer`.
-    pub vars: Map<String, Value>,
+    pub vars: Variables,
     /// How the customer's messages have felt, read as `sentiment.*` beside the variables. A
     /// state stored before this field holds it as the variable `sentiment` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,7 +201,7 @@ impl Conversation {
             id,
             user,
             owner: Owner::Closed,
-            vars: Map::new(),
+            vars: Variables::new(),
             sentiment: None,
             tries: 0,
             fallbacks: 0,

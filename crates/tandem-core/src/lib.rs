@@ -10,6 +10,7 @@ mod event;
 mod message;
 mod store;
 mod timer;
+mod variables;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conversation::{BotAt, Conversation, ConversationId, Handoff, Owner, Sentiment, UserProfile, Wants};
@@ -17,3 +18,4 @@ pub use event::{ActionRefusal, EscalationFired, Event, HandoffRequest, JournalEn
 pub use message::{Channel, ChannelError, Inbound, Outbound, OutboxMessage};
 pub use store::{Commit, CommitOutcome, Store, StoreError, number_events};
 pub use timer::{Timer, TimerId, TimerKind};
+pub use variables::Variables;
