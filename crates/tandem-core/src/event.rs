@@ -91,6 +91,38 @@ pub struct JournalEntry {
     pub event: Event,
 }
 
+/// Events with consecutive sequence numbers at one time: a step's events. The stores keep a
+/// run as one journal row (SQLite, PostgreSQL) or one entry in memory, not an entry each: the
+/// number and time are kept once, and a step wrote 3-4 events a turn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalRun {
+    /// The first event's sequence number; the others follow it.
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub events: Box<[Event]>,
+}
+
+impl JournalRun {
+    /// Numbered events, as runs: a gap in the numbers or another time starts a new one.
+    pub fn split(entries: Vec<JournalEntry>) -> Vec<JournalRun> {
+        let lengths: Vec<usize> =
+            entries.chunk_by(|a, b| b.seq == a.seq + 1 && b.at == a.at).map(<[JournalEntry]>::len).collect();
+        let mut entries = entries.into_iter().peekable();
+        let mut runs = Vec::with_capacity(lengths.len());
+        for length in lengths {
+            let Some(first) = entries.peek() else { break };
+            let (seq, at) = (first.seq, first.at);
+            runs.push(JournalRun { seq, at, events: entries.by_ref().take(length).map(|e| e.event).collect() });
+        }
+        runs
+    }
+
+    /// The run's events, numbered again.
+    pub fn entries(&self) -> impl Iterator<Item = JournalEntry> + '_ {
+        self.events.iter().zip(self.seq..).map(|(event, seq)| JournalEntry { seq, at: self.at, event: event.clone() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +140,21 @@ mod tests {
         });
         assert_eq!(serde_json::to_value(&change).unwrap(), json);
         assert_eq!(serde_json::from_value::<Event>(json).unwrap(), change);
+    }
+
+    fn said(seq: u64, at: i64, text: &str) -> JournalEntry {
+        let at = DateTime::from_timestamp_micros(at).unwrap();
+        JournalEntry { seq, at, event: Event::BotSaid { text: text.into(), buttons: vec![] } }
+    }
+
+    #[test]
+    fn a_gap_another_time_or_a_repeated_number_starts_a_run_and_entries_read_back() {
+        let entries = vec![said(4, 10, "a"), said(5, 10, "b"), said(7, 10, "c"), said(8, 11, "d"), said(8, 11, "e")];
+        let runs = JournalRun::split(entries.clone());
+        let shape: Vec<(u64, usize)> = runs.iter().map(|r| (r.seq, r.events.len())).collect();
+        assert_eq!(shape, [(4, 2), (7, 1), (8, 1), (8, 1)]);
+        assert_eq!(runs.iter().flat_map(JournalRun::entries).collect::<Vec<_>>(), entries);
+        assert!(JournalRun::split(Vec::new()).is_empty());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tandem_core::{Commit, ConversationId, Event, JournalEntry, Outbound, StoreError};
+use tandem_core::{Commit, ConversationId, Event, JournalEntry, JournalRun, Outbound, StoreError};
 
 pub fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
@@ -68,22 +68,18 @@ impl EncodedCommit {
                 .iter()
                 .map(|t| Ok((t.id.clone(), micros(t.due), to_json(&t.kind)?)))
                 .collect::<Result<_, StoreError>>()?,
-            journal: journal_rows(&commit.events)?,
+            journal: journal_rows(commit.events)?,
             outbox: commit.outbox.into_iter().map(|m| Ok((to_json(&m)?, m))).collect::<Result<_, StoreError>>()?,
         })
     }
 }
 
-/// A commit's journal rows: one for each run of events with consecutive sequence numbers and
-/// one time, as (first seq, at, the events as a JSON array). A step's events are one run, so a
-/// step writes one row however many events it had (it wrote one row per event, 3-4 a turn).
-fn journal_rows(entries: &[JournalEntry]) -> Result<Vec<(i64, i64, String)>, StoreError> {
-    entries
-        .chunk_by(|a, b| b.seq == a.seq + 1 && b.at == a.at)
-        .map(|run| {
-            let events: Vec<&Event> = run.iter().map(|e| &e.event).collect();
-            Ok((run[0].seq as i64, micros(run[0].at), to_json(&events)?))
-        })
+/// A commit's journal rows: one for each [`JournalRun`] (a step's events), as (first seq, at,
+/// the events as a JSON array). A step writes one row however many events it had.
+fn journal_rows(entries: Vec<JournalEntry>) -> Result<Vec<(i64, i64, String)>, StoreError> {
+    JournalRun::split(entries)
+        .into_iter()
+        .map(|run| Ok((run.seq as i64, micros(run.at), to_json(&run.events)?)))
         .collect()
 }
 
@@ -107,7 +103,7 @@ mod tests {
     #[test]
     fn a_step_is_one_journal_row_and_reads_back_as_its_events() {
         let step = [entry(4, 10, "a"), entry(5, 10, "b"), entry(6, 10, "c")];
-        let rows = journal_rows(&step).unwrap();
+        let rows = journal_rows(step.to_vec()).unwrap();
         assert_eq!(rows.len(), 1);
         let (seq, at, events) = &rows[0];
         assert_eq!((*seq, *at), (4, 10));
@@ -115,10 +111,10 @@ mod tests {
     }
 
     #[test]
-    fn a_gap_or_another_time_starts_a_new_row() {
-        let entries = [entry(1, 10, "a"), entry(2, 11, "b"), entry(2, 11, "c"), entry(4, 11, "d")];
-        let firsts: Vec<i64> = journal_rows(&entries).unwrap().iter().map(|row| row.0).collect();
-        assert_eq!(firsts, [1, 2, 2, 4], "a repeated number stays a row of its own, for the key to refuse");
+    fn a_repeated_number_is_a_row_of_its_own_for_the_key_to_refuse() {
+        let entries = vec![entry(1, 10, "a"), entry(2, 11, "b"), entry(2, 11, "c"), entry(4, 11, "d")];
+        let firsts: Vec<i64> = journal_rows(entries).unwrap().iter().map(|row| row.0).collect();
+        assert_eq!(firsts, [1, 2, 2, 4]);
     }
 
     #[test]
