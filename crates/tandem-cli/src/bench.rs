@@ -46,9 +46,17 @@ fn database_url() -> String {
     std::env::var("TANDEM_DATABASE_URL").unwrap_or_else(|_| PostgresStore::LOCAL_URL.into())
 }
 
-/// Keeps the replies of each conversation's current turn.
+/// Keeps the replies a conversation (its number) has been sent and not yet checked. Every reply
+/// is sent before `Runtime::handle` returns, so the harness takes them right after: at most
+/// one entry per message in flight, not a table of every conversation.
 #[derive(Default)]
-struct Replies(Mutex<HashMap<String, Vec<String>>>);
+struct Replies(Mutex<HashMap<usize, Vec<String>>>);
+
+impl Replies {
+    fn take(&self, c: usize) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&c).unwrap_or_default()
+    }
+}
 
 #[async_trait]
 impl Channel for Replies {
@@ -56,9 +64,31 @@ impl Channel for Replies {
         "bench"
     }
     async fn send(&self, id: &ConversationId, message: &Outbound) -> Result<(), ChannelError> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(id.chat.clone()).or_default().push(message.text.clone());
+        let c = id
+            .chat
+            .parse()
+            .map_err(|_| ChannelError { channel: "bench".into(), reason: format!("not a benchmark chat: {id}") })?;
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(c).or_default().push(message.text.clone());
         Ok(())
     }
+}
+
+/// One message of the workload: conversation `c` says its line of `turn`; the replies are
+/// checked. Returns the latency in µs and, if the replies were wrong, what was wrong.
+async fn exchange(
+    runtime: &Runtime,
+    replies: &Replies,
+    c: usize,
+    turn: usize,
+) -> anyhow::Result<(u32, Option<String>)> {
+    let (text, expected) = script(c, turn);
+    let sent = Instant::now();
+    runtime.handle(inbound(c, turn, text)).await?;
+    let latency = sent.elapsed().as_micros() as u32;
+    let said = replies.take(c);
+    let wrong = (said != expected)
+        .then(|| format!("mismatch: conversation {c}, turn {turn}: got {said:?}, expected {expected:?}"));
+    Ok((latency, wrong))
 }
 
 /// What conversation `c` says at `turn` (1-5), and the replies it must get.
@@ -124,36 +154,26 @@ pub async fn run(
     let mut rss_live = rss_base;
     let started = Instant::now();
     for turn in 1..=5 {
+        let mut outcomes = Vec::with_capacity(conversations);
         if matches!(mode, Mode::Concurrent | Mode::PostgresConcurrent) {
             let mut tasks = tokio::task::JoinSet::new();
             for c in 0..conversations {
-                let runtime = runtime.clone();
-                tasks.spawn(async move {
-                    let (text, _) = script(c, turn);
-                    let sent = Instant::now();
-                    runtime.handle(inbound(c, turn, text)).await.map(|_| sent.elapsed().as_micros() as u32)
-                });
+                let (runtime, replies) = (runtime.clone(), replies.clone());
+                tasks.spawn(async move { exchange(&runtime, &replies, c, turn).await });
             }
             while let Some(done) = tasks.join_next().await {
-                latencies.push(done??);
+                outcomes.push(done??);
             }
         } else {
             for c in 0..conversations {
-                let (text, _) = script(c, turn);
-                let sent = Instant::now();
-                runtime.handle(inbound(c, turn, text)).await?;
-                latencies.push(sent.elapsed().as_micros() as u32);
+                outcomes.push(exchange(&runtime, &replies, c, turn).await?);
             }
         }
-        let mut got = replies.0.lock().unwrap_or_else(|e| e.into_inner());
-        for c in 0..conversations {
-            let said = got.remove(&c.to_string()).unwrap_or_default();
-            if said != script(c, turn).1 {
+        for (latency, wrong) in outcomes {
+            latencies.push(latency);
+            if let Some(wrong) = wrong {
                 if mismatches < 3 {
-                    eprintln!(
-                        "mismatch: conversation {c}, turn {turn}: got {said:?}, expected {:?}",
-                        script(c, turn).1
-                    );
+                    eprintln!("{wrong}");
                 }
                 mismatches += 1;
             }

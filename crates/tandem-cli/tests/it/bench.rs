@@ -65,3 +65,25 @@ fn the_scale_run_restarts_on_the_seeded_file_and_every_timer_fires() {
         assert!(json[key].as_f64().is_some_and(|v| v >= 0.0), "{key} in {line}");
     }
 }
+
+#[test]
+fn a_wrong_reply_is_counted_shown_and_fails_the_run() {
+    let bench = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/support-dialogue");
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["bot.yaml", "support.yaml"] {
+        let text = std::fs::read_to_string(bench.join(file)).unwrap();
+        std::fs::write(dir.path().join(file), text.replace("What is your order number?", "Your order number?"))
+            .unwrap();
+    }
+    let bot = dir.path().to_str().unwrap();
+    for mode in ["memory", "concurrent"] {
+        let out = tandem(&["bench", "--bot", bot, "--conversations", "7", "--mode", mode]);
+        let line = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{mode}: {line}");
+        let json: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
+        assert_eq!(json["mismatches"], 7, "{mode}: every conversation's first reply");
+        let shown = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(shown.matches("mismatch: conversation").count(), 3, "{mode}: the first three: {shown}");
+        assert!(shown.contains(r#"got ["Hi! I'm the support bot. Your order number?"]"#), "{shown}");
+    }
+}
