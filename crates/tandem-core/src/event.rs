@@ -105,14 +105,26 @@ pub struct JournalRun {
 impl JournalRun {
     /// Numbered events, as runs: a gap in the numbers or another time starts a new one.
     pub fn split(entries: Vec<JournalEntry>) -> Vec<JournalRun> {
-        let lengths: Vec<usize> =
-            entries.chunk_by(|a, b| b.seq == a.seq + 1 && b.at == a.at).map(<[JournalEntry]>::len).collect();
-        let mut entries = entries.into_iter().peekable();
-        let mut runs = Vec::with_capacity(lengths.len());
-        for length in lengths {
-            let Some(first) = entries.peek() else { break };
-            let (seq, at) = (first.seq, first.at);
-            runs.push(JournalRun { seq, at, events: entries.by_ref().take(length).map(|e| e.event).collect() });
+        let mut runs = Vec::new();
+        let mut events: Vec<Event> = Vec::with_capacity(entries.len());
+        let mut run: Option<(u64, u64, DateTime<Utc>)> = None; // first seq, last seq, time
+        for entry in entries {
+            match run {
+                Some((_, last, at)) if entry.seq == last + 1 && entry.at == at => {
+                    run = run.map(|(first, _, at)| (first, entry.seq, at));
+                }
+                _ => {
+                    if let Some((seq, _, at)) = run {
+                        runs.push(JournalRun { seq, at, events: events.drain(..).collect() });
+                    }
+                    run = Some((entry.seq, entry.seq, entry.at));
+                }
+            }
+            events.push(entry.event);
+        }
+        if let Some((seq, _, at)) = run {
+            // The usual case is one run: it keeps the events' own allocation, exactly sized.
+            runs.push(JournalRun { seq, at, events: events.into_boxed_slice() });
         }
         runs
     }
