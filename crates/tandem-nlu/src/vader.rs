@@ -7,6 +7,7 @@
 //! same pass with the original's slips corrected ([`crate::vader_corrections`]); Tandem's
 //! sentiment uses that one.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -247,15 +248,15 @@ fn score(text: &str, reading: Reading) -> f64 {
     let text = unescaped.as_deref().unwrap_or(text);
     let text = describe_emoji(text);
     let words: Vec<&str> = text.split_whitespace().map(strip_punctuation_if_word).collect();
-    let lower: Vec<String> = words.iter().map(|w| w.to_lowercase()).collect();
+    let lower: Vec<Cow<'_, str>> = words.iter().map(|w| lowercase(w)).collect();
     let cap_differential = {
         let caps = words.iter().filter(|w| is_upper(w)).count();
         caps > 0 && caps < words.len()
     };
     let mut sentiments: Vec<f64> = Vec::with_capacity(words.len());
     for i in 0..words.len() {
-        let is_modifier = BOOSTERS.contains_key(lower[i].as_str())
-            || (lower[i] == "kind" && lower.get(i + 1).is_some_and(|n| n == "of"));
+        let is_modifier =
+            BOOSTERS.contains_key(&*lower[i]) || (lower[i] == "kind" && lower.get(i + 1).is_some_and(|n| n == "of"));
         let valence = if is_modifier { 0.0 } else { valence(&words, &lower, i, cap_differential, reading) };
         sentiments.push(valence);
     }
@@ -285,7 +286,19 @@ pub fn normalise(sum: f64) -> f64 {
     (sum / (sum * sum + ALPHA).sqrt()).clamp(-1.0, 1.0)
 }
 
-fn describe_emoji(text: &str) -> String {
+/// `word` in lower case; most words already are, and are not copied.
+fn lowercase(word: &str) -> Cow<'_, str> {
+    if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(word.to_lowercase())
+    }
+}
+
+fn describe_emoji(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|ch| EMOJI.contains_key(&ch)) {
+        return Cow::Borrowed(text.trim());
+    }
     let mut out = String::with_capacity(text.len());
     let mut previous_space = true;
     for ch in text.chars() {
@@ -303,7 +316,7 @@ fn describe_emoji(text: &str) -> String {
             }
         }
     }
-    out.trim().to_string()
+    Cow::Owned(out.trim().to_string())
 }
 
 fn strip_punctuation_if_word(token: &str) -> &str {
@@ -329,8 +342,8 @@ pub(crate) fn lexicon(word: &str) -> Option<f64> {
     LEXICON.get(word).copied()
 }
 
-fn valence(words: &[&str], lower: &[String], i: usize, cap_differential: bool, reading: Reading) -> f64 {
-    let item = lower[i].as_str();
+fn valence(words: &[&str], lower: &[Cow<'_, str>], i: usize, cap_differential: bool, reading: Reading) -> f64 {
+    let item = &*lower[i];
     let corrected = reading == Reading::Corrected;
     let base = if corrected {
         corrections::cased_emoticon(words[i]).or_else(|| lexicon(item)).or_else(|| corrections::variant(item))
@@ -387,8 +400,8 @@ fn scalar(word: &str, lower: &str, valence: f64, cap_differential: bool) -> f64 
     scalar
 }
 
-fn negation_check(valence: f64, lower: &[String], start: usize, i: usize) -> f64 {
-    let w = |back: usize| lower[i - back].as_str();
+fn negation_check(valence: f64, lower: &[Cow<'_, str>], start: usize, i: usize) -> f64 {
+    let w = |back: usize| &*lower[i - back];
     match start {
         0 if negated(w(1)) => valence * N_SCALAR,
         1 if w(2) == "never" && (w(1) == "so" || w(1) == "this") => valence * 1.25,
@@ -403,7 +416,7 @@ fn negation_check(valence: f64, lower: &[String], start: usize, i: usize) -> f64
     }
 }
 
-fn special_idioms_check(mut valence: f64, lower: &[String], i: usize) -> f64 {
+fn special_idioms_check(mut valence: f64, lower: &[Cow<'_, str>], i: usize) -> f64 {
     let special = |seq: &str| SPECIAL_CASES.iter().find(|(s, _)| *s == seq).map(|(_, v)| *v);
     let (w3, w2, w1, w0) = (&lower[i - 3], &lower[i - 2], &lower[i - 1], &lower[i]);
     let one_zero = format!("{w1} {w0}");
@@ -435,7 +448,7 @@ fn special_idioms_check(mut valence: f64, lower: &[String], i: usize) -> f64 {
     valence
 }
 
-fn least_check(valence: f64, lower: &[String], i: usize) -> f64 {
+fn least_check(valence: f64, lower: &[Cow<'_, str>], i: usize) -> f64 {
     if i > 1 && !in_lexicon(&lower[i - 1]) && lower[i - 1] == "least" {
         if lower[i - 2] != "at" && lower[i - 2] != "very" {
             return valence * N_SCALAR;
@@ -447,7 +460,7 @@ fn least_check(valence: f64, lower: &[String], i: usize) -> f64 {
 }
 
 /// Python's `_but_check`, quirk included: each score rescales the *first* equal score.
-fn but_check(lower: &[String], sentiments: &mut [f64]) {
+fn but_check(lower: &[Cow<'_, str>], sentiments: &mut [f64]) {
     let Some(bi) = lower.iter().position(|w| w == "but") else { return };
     for k in 0..sentiments.len() {
         let sentiment = sentiments[k];
