@@ -107,22 +107,16 @@ impl JournalRun {
     pub fn split(entries: Vec<JournalEntry>) -> Vec<JournalRun> {
         let mut runs = Vec::new();
         let mut events: Vec<Event> = Vec::with_capacity(entries.len());
-        let mut run: Option<(u64, u64, DateTime<Utc>)> = None; // first seq, last seq, time
+        let mut current: Option<(u64, DateTime<Utc>)> = None; // the run's first number and time
         for entry in entries {
-            match run {
-                Some((_, last, at)) if entry.seq == last + 1 && entry.at == at => {
-                    run = run.map(|(first, _, at)| (first, entry.seq, at));
-                }
-                _ => {
-                    if let Some((seq, _, at)) = run {
-                        runs.push(JournalRun { seq, at, events: events.drain(..).collect() });
-                    }
-                    run = Some((entry.seq, entry.seq, entry.at));
-                }
+            let continues =
+                current.is_some_and(|(first, at)| entry.seq == first + events.len() as u64 && entry.at == at);
+            if !continues && let Some((seq, at)) = current.replace((entry.seq, entry.at)) {
+                runs.push(JournalRun { seq, at, events: events.drain(..).collect() });
             }
             events.push(entry.event);
         }
-        if let Some((seq, _, at)) = run {
+        if let Some((seq, at)) = current {
             // The usual case is one run: it keeps the events' own allocation, exactly sized.
             runs.push(JournalRun { seq, at, events: events.into_boxed_slice() });
         }
