@@ -59,7 +59,8 @@ impl Variables {
 impl Index<&str> for Variables {
     type Output = Value;
 
-    /// The value of `name`, or null when it is not set (as `serde_json::Map` does).
+    /// The value of `name`, or null when it is not set (as indexing a `serde_json::Value`
+    /// gives; `serde_json::Map` panicked instead).
     fn index(&self, name: &str) -> &Value {
         static NULL: Value = Value::Null;
         self.get(name).unwrap_or(&NULL)
