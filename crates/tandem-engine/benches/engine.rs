@@ -14,6 +14,10 @@ use tandem_engine::{Engine, Input, MemoryStore};
 use tandem_flow::bot::RouteCondition;
 use tandem_flow::template::Templates;
 
+/// The allocator the `tandem` binary runs with, so that these figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tandem-cli/bench/support-dialogue");
 
 fn engine() -> Engine {
