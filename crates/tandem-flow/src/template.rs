@@ -21,7 +21,12 @@ struct Entry {
     literal: Option<String>,
     /// The top-level names it reads, when that is all it needs (see [`roots`]).
     roots: Option<Vec<String>>,
+    /// Bytes of its source: a rendered message is about as long.
+    source_len: usize,
 }
+
+/// Room a rendered message gets beyond its template's length before its buffer grows.
+const RENDERED_SLACK: usize = 32;
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,7 +55,7 @@ impl Templates {
         let name = id.to_string();
         let roots = roots(&template);
         self.registry.register_template(&name, template);
-        self.entries.push(Entry { name, literal, roots });
+        self.entries.push(Entry { name, literal, roots, source_len: source.len() });
         Ok(id)
     }
 
@@ -66,7 +71,15 @@ impl Templates {
         let Some(entry) = self.entries.get(id) else { return String::new() };
         match &entry.literal {
             Some(text) => text.clone(),
-            None => self.registry.render(&entry.name, &data()).unwrap_or_default(),
+            None => {
+                // Into a buffer of our own: `Registry::render` gives its 8 KiB output buffer
+                // as the message, and a message is kept in the outbox and the journal.
+                let mut text = Vec::with_capacity(entry.source_len + RENDERED_SLACK);
+                match self.registry.render_to_write(&entry.name, &data(), &mut text) {
+                    Ok(()) => String::from_utf8(text).unwrap_or_default(),
+                    Err(_) => String::new(),
+                }
+            }
         }
     }
 
@@ -163,6 +176,16 @@ mod tests {
         let mut templates = Templates::default();
         let id = templates.add("{{a}} & {{b}}").unwrap();
         assert_eq!(templates.render(id, &serde_json::json!({"a": "<Tom & Jerry>"})), "<Tom & Jerry> & ");
+    }
+
+    #[test]
+    fn a_rendered_message_is_about_as_large_as_its_text() {
+        // It is kept in the outbox and the journal; handlebars' own buffer is 8 KiB.
+        let mut templates = Templates::default();
+        let id = templates.add("Thanks, order {{order}}. Please describe the issue.").unwrap();
+        let text = templates.render(id, &serde_json::json!({"order": "ORD-00042"}));
+        assert_eq!(text, "Thanks, order ORD-00042. Please describe the issue.");
+        assert!(text.capacity() < 128, "{}", text.capacity());
     }
 
     #[test]
