@@ -6,7 +6,7 @@
 //! - support cues: "still waiting", "third time", "nobody answers", "cancel my account",
 //!   "I want a refund", ...
 
-use regex::{Regex, RegexBuilder};
+use regex::{RegexSet, RegexSetBuilder};
 
 use crate::vader;
 
@@ -43,13 +43,16 @@ pub const SUPPORT_CUES: [(&str, f64); 9] = [
 
 /// Scores messages.
 pub struct SentimentAnalyzer {
-    cues: Vec<(Regex, f64)>,
+    /// The cues' patterns as one set, searched in one pass (nine searches a message before),
+    /// and their valences in the same order.
+    cues: RegexSet,
+    valences: Vec<f64>,
     extension: bool,
 }
 
 impl std::fmt::Debug for SentimentAnalyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SentimentAnalyzer({} cues, extension: {})", self.cues.len(), self.extension)
+        write!(f, "SentimentAnalyzer({} cues, extension: {})", self.valences.len(), self.extension)
     }
 }
 
@@ -62,17 +65,16 @@ impl Default for SentimentAnalyzer {
 impl SentimentAnalyzer {
     /// VADER with the built-in extension and `extra` cues (`regex`, valence).
     pub fn new(extra: &[(String, f64)]) -> Result<Self, regex::Error> {
-        let built_in = SUPPORT_CUES.iter().map(|(p, v)| (p.to_string(), *v));
-        let cues = built_in
-            .chain(extra.iter().cloned())
-            .map(|(p, v)| RegexBuilder::new(&p).case_insensitive(true).build().map(|r| (r, v)))
-            .collect::<Result<_, _>>()?;
-        Ok(Self { cues, extension: true })
+        let built_in = SUPPORT_CUES.iter().map(|(p, v)| (*p, *v));
+        let (patterns, valences): (Vec<&str>, Vec<f64>) =
+            built_in.chain(extra.iter().map(|(p, v)| (p.as_str(), *v))).unzip();
+        let cues = RegexSetBuilder::new(patterns).case_insensitive(true).build()?;
+        Ok(Self { cues, valences, extension: true })
     }
 
     /// Plain VADER, as Python vaderSentiment scores it.
     pub fn vader_only() -> Self {
-        Self { cues: Vec::new(), extension: false }
+        Self { cues: RegexSet::empty(), valences: Vec::new(), extension: false }
     }
 
     /// The compound score of `text` in [-1, 1].
@@ -89,9 +91,12 @@ impl SentimentAnalyzer {
     }
 
     fn extra_valence(&self, text: &str) -> f64 {
-        let emoji: f64 =
-            text.chars().filter_map(|ch| EMOJI.iter().find(|(e, _)| e.starts_with(ch)).map(|(_, v)| *v)).sum();
-        let cues: f64 = self.cues.iter().filter(|(re, _)| re.is_match(text)).map(|(_, v)| *v).sum();
+        let emoji: f64 = text
+            .chars()
+            .filter(|ch| !ch.is_ascii())
+            .filter_map(|ch| EMOJI.iter().find(|(e, _)| e.starts_with(ch)).map(|(_, v)| *v))
+            .sum();
+        let cues: f64 = self.cues.matches(text).iter().map(|i| self.valences[i]).sum();
         emoji + cues
     }
 }
@@ -135,6 +140,7 @@ mod tests {
             assert!(ours.score(text) < -0.2, "{text}");
         }
         assert!(ours.score("👍🏽") > 0.3, "a thumbs up with a skin tone");
+        assert!(EMOJI.iter().all(|(e, _)| !e.is_ascii()), "the extension skips ASCII characters");
         assert_eq!(ours.score("The parcel came on time"), plain.score("The parcel came on time"));
     }
 

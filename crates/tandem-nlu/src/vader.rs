@@ -224,6 +224,21 @@ static BOOSTERS: LazyLock<FastMap<&'static str, f64>> = LazyLock::new(|| {
         .collect()
 });
 
+/// A phrase as its words, split once: the n-grams Python joins and looks up are compared
+/// word by word instead (this built five `format!`s for a word with a valence).
+type Phrases = Vec<(Vec<&'static str>, f64)>;
+
+fn phrases<'a>(of: impl Iterator<Item = (&'a &'static str, &'a f64)>) -> Phrases {
+    of.map(|(text, v)| (text.split(' ').collect(), *v)).collect()
+}
+
+static SPECIAL_PHRASES: LazyLock<Phrases> = LazyLock::new(|| phrases(SPECIAL_CASES.iter().map(|(s, v)| (s, v))));
+
+/// The boosters of more than one word ("kind of"): only n-grams can be one.
+static BOOSTER_PHRASES: LazyLock<Phrases> = LazyLock::new(|| phrases(BOOSTERS.iter().filter(|(w, _)| w.contains(' '))));
+
+static NEGATIONS: LazyLock<FastMap<&'static str, ()>> = LazyLock::new(|| NEGATE.iter().map(|w| (*w, ())).collect());
+
 /// How to read a text: exactly as Python vaderSentiment 3.3.2 does, or with its slips
 /// corrected ([`crate::vader_corrections`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,7 +311,8 @@ fn lowercase(word: &str) -> Cow<'_, str> {
 }
 
 fn describe_emoji(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|ch| EMOJI.contains_key(&ch)) {
+    // No emoji is ASCII (tested), so most characters need no look-up.
+    if !text.chars().any(|ch| !ch.is_ascii() && EMOJI.contains_key(&ch)) {
         return Cow::Borrowed(text.trim());
     }
     let mut out = String::with_capacity(text.len());
@@ -330,7 +346,7 @@ fn is_upper(word: &str) -> bool {
 }
 
 fn negated(word: &str) -> bool {
-    NEGATE.contains(&word) || word.contains("n't")
+    NEGATIONS.contains_key(word) || word.contains("n't")
 }
 
 fn in_lexicon(word: &str) -> bool {
@@ -417,31 +433,28 @@ fn negation_check(valence: f64, lower: &[Cow<'_, str>], start: usize, i: usize) 
 }
 
 fn special_idioms_check(mut valence: f64, lower: &[Cow<'_, str>], i: usize) -> f64 {
-    let special = |seq: &str| SPECIAL_CASES.iter().find(|(s, _)| *s == seq).map(|(_, v)| *v);
-    let (w3, w2, w1, w0) = (&lower[i - 3], &lower[i - 2], &lower[i - 1], &lower[i]);
-    let one_zero = format!("{w1} {w0}");
-    let two_one_zero = format!("{w2} {w1} {w0}");
-    let two_one = format!("{w2} {w1}");
-    let three_two_one = format!("{w3} {w2} {w1}");
-    let three_two = format!("{w3} {w2}");
-    for seq in [&one_zero, &two_one_zero, &two_one, &three_two_one, &three_two] {
-        if let Some(v) = special(seq) {
+    let special = |phrase: &[&str]| SPECIAL_PHRASES.iter().find(|(p, _)| p == phrase).map(|(_, v)| *v);
+    let (w3, w2, w1, w0) = (&*lower[i - 3], &*lower[i - 2], &*lower[i - 1], &*lower[i]);
+    let (one_zero, two_one_zero, two_one) = ([w1, w0], [w2, w1, w0], [w2, w1]);
+    let (three_two_one, three_two) = ([w3, w2, w1], [w3, w2]);
+    for phrase in [&one_zero[..], &two_one_zero, &two_one, &three_two_one, &three_two] {
+        if let Some(v) = special(phrase) {
             valence = v;
             break;
         }
     }
     if lower.len() - 1 > i
-        && let Some(v) = special(&format!("{w0} {}", lower[i + 1]))
+        && let Some(v) = special(&[w0, &lower[i + 1]])
     {
         valence = v;
     }
     if lower.len() - 1 > i + 1
-        && let Some(v) = special(&format!("{w0} {} {}", lower[i + 1], lower[i + 2]))
+        && let Some(v) = special(&[w0, &lower[i + 1], &lower[i + 2]])
     {
         valence = v;
     }
-    for n_gram in [&three_two_one, &three_two, &two_one] {
-        if let Some(b) = BOOSTERS.get(n_gram.as_str()) {
+    for phrase in [&three_two_one[..], &three_two, &two_one] {
+        if let Some((_, b)) = BOOSTER_PHRASES.iter().find(|(p, _)| p == phrase) {
             valence += b;
         }
     }
@@ -486,6 +499,16 @@ fn punctuation_emphasis(text: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_emoji_is_ascii_and_phrases_are_split_into_words() {
+        assert!(EMOJI.keys().all(|ch| !ch.is_ascii()), "describe_emoji skips ASCII characters");
+        let mut boosters: Vec<_> = BOOSTER_PHRASES.iter().map(|(p, _)| p.join(" ")).collect();
+        boosters.sort_unstable();
+        assert_eq!(boosters, ["just enough", "kind of", "sort of"]);
+        assert!(SPECIAL_PHRASES.iter().any(|(p, v)| *p == ["kiss", "of", "death"] && *v == -1.5));
+        assert_eq!(SPECIAL_PHRASES.len(), SPECIAL_CASES.len());
+    }
 
     /// Scores from Python vaderSentiment 3.3.2's own examples.
     #[test]
