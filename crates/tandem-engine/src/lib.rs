@@ -9,6 +9,7 @@ mod answer;
 mod engine;
 mod escalate;
 mod memory;
+mod packed_journal;
 mod runtime;
 pub mod script;
 mod turn;

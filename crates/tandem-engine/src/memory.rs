@@ -10,9 +10,10 @@ use chrono::{DateTime, Utc};
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use tandem_core::{
-    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, JournalRun, OutboxMessage, Store, StoreError,
-    Timer, TimerId,
+    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError, Timer, TimerId,
 };
+
+use crate::packed_journal::PackedJournal;
 
 #[derive(Default)]
 struct Tables {
@@ -61,8 +62,7 @@ struct Record {
     /// the benchmark has a few, so a list searched in turn: smaller than a set (5.6 -> 5.4
     /// KiB a conversation in the benchmark at 100,000) and as fast at that size.
     seen: Vec<Box<str>>,
-    /// A run of events for each step, numbered and timed once.
-    journal: Vec<JournalRun>,
+    journal: PackedJournal,
 }
 
 impl Record {
@@ -70,9 +70,9 @@ impl Record {
         self.seen.iter().any(|seen| **seen == *platform_id)
     }
 
-    fn add(&mut self, seen: Option<Box<str>>, events: Vec<JournalEntry>) {
+    fn add(&mut self, seen: Option<Box<str>>, events: &[u8]) {
+        self.journal.append(events);
         self.seen.extend(seen);
-        self.journal.extend(JournalRun::split(events));
     }
 }
 
@@ -103,6 +103,7 @@ impl Store for MemoryStore {
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
+        let events = PackedJournal::pack(commit.events)?;
         let mut guard = self.tables();
         let t = &mut *guard;
         let id = &commit.conversation.id;
@@ -136,10 +137,11 @@ impl Store for MemoryStore {
         let seen = commit.inbound_id.map(String::into_boxed_str);
         if let Some(record) = t.conversations.get_mut(&commit.conversation.id) {
             record.conversation = commit.conversation;
-            record.add(seen, commit.events);
+            record.add(seen, &events);
         } else {
-            let mut record = Record { conversation: commit.conversation, seen: Vec::new(), journal: Vec::new() };
-            record.add(seen, commit.events);
+            let mut record =
+                Record { conversation: commit.conversation, seen: Vec::new(), journal: PackedJournal::default() };
+            record.add(seen, &events);
             t.conversations.insert_new(record);
         }
         Ok(CommitOutcome::Committed(sent))
@@ -175,11 +177,6 @@ impl Store for MemoryStore {
     }
 
     async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {
-        let tables = self.tables();
-        Ok(tables
-            .conversations
-            .get(id)
-            .map(|r| r.journal.iter().flat_map(JournalRun::entries).collect())
-            .unwrap_or_default())
+        self.tables().conversations.get(id).map_or(Ok(Vec::new()), |r| r.journal.entries())
     }
 }
