@@ -9,6 +9,7 @@ use chrono::DateTime;
 use serde::Deserialize;
 use tandem_core::{Event, JournalEntry, JournalRun, StoreError};
 
+/// One conversation's packed runs, oldest first.
 #[derive(Debug, Default)]
 pub(crate) struct PackedJournal(Vec<u8>);
 
@@ -21,8 +22,8 @@ impl PackedJournal {
     pub(crate) fn pack(entries: Vec<JournalEntry>) -> Result<Vec<u8>, StoreError> {
         let mut packed = Vec::new();
         for run in JournalRun::split(entries) {
-            let at = (run.at.timestamp(), run.at.timestamp_subsec_nanos());
-            rmp_serde::encode::write(&mut packed, &(run.seq, at.0, at.1, &run.events))
+            let run: PackedRun<&[Event]> = (run.seq, run.at.timestamp(), run.at.timestamp_subsec_nanos(), &run.events);
+            rmp_serde::encode::write(&mut packed, &run)
                 .map_err(|e| StoreError::Database(format!("packing journal events: {e}")))?;
         }
         Ok(packed)

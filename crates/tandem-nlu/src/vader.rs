@@ -8,7 +8,7 @@
 //! sentiment uses that one.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use crate::vader_corrections as corrections;
@@ -237,7 +237,8 @@ static SPECIAL_PHRASES: LazyLock<Phrases> = LazyLock::new(|| phrases(SPECIAL_CAS
 /// The boosters of more than one word ("kind of"): only n-grams can be one.
 static BOOSTER_PHRASES: LazyLock<Phrases> = LazyLock::new(|| phrases(BOOSTERS.iter().filter(|(w, _)| w.contains(' '))));
 
-static NEGATIONS: LazyLock<FastMap<&'static str, ()>> = LazyLock::new(|| NEGATE.iter().map(|w| (*w, ())).collect());
+static NEGATIONS: LazyLock<HashSet<&'static str, foldhash::fast::FixedState>> =
+    LazyLock::new(|| NEGATE.iter().copied().collect());
 
 /// How to read a text: exactly as Python vaderSentiment 3.3.2 does, or with its slips
 /// corrected ([`crate::vader_corrections`]).
@@ -346,7 +347,7 @@ fn is_upper(word: &str) -> bool {
 }
 
 fn negated(word: &str) -> bool {
-    NEGATIONS.contains_key(word) || word.contains("n't")
+    NEGATIONS.contains(word) || word.contains("n't")
 }
 
 fn in_lexicon(word: &str) -> bool {
