@@ -13,6 +13,9 @@ use tandem_core::{Event, JournalEntry, JournalRun, StoreError};
 #[derive(Debug, Default)]
 pub(crate) struct PackedJournal(Vec<u8>);
 
+/// Bytes a step's events usually pack into (the benchmark's: 40-180).
+const PACKED_STEP_BYTES: usize = 256;
+
 /// A run as packed: its first number, its time (seconds and nanoseconds: exact), its events.
 type PackedRun<E> = (u64, i64, u32, E);
 
@@ -20,7 +23,8 @@ impl PackedJournal {
     /// A step's numbered events, packed to be appended (before the commit changes anything,
     /// so that a failure leaves it undone).
     pub(crate) fn pack(entries: Vec<JournalEntry>) -> Result<Vec<u8>, StoreError> {
-        let mut packed = Vec::new();
+        // Room for a usual step's events: grown from empty, it was reallocated six times.
+        let mut packed = Vec::with_capacity(PACKED_STEP_BYTES);
         for run in JournalRun::split(entries) {
             let run: PackedRun<&[Event]> = (run.seq, run.at.timestamp(), run.at.timestamp_subsec_nanos(), &run.events);
             rmp_serde::encode::write(&mut packed, &run)
