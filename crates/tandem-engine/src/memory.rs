@@ -25,8 +25,8 @@ struct Tables {
 
 /// The conversations' records, found by the id inside each. A table of pointers: a slot is 8
 /// bytes, not a whole record (440) plus a second copy of its id, and a hash table keeps up to
-/// half its slots empty (with the journal runs: 3.8 -> 3.2 KiB a conversation in the benchmark
-/// at 10,000).
+/// half its slots empty (3.8 -> 3.2 KiB a conversation in the benchmark at 10,000, when the
+/// journal was kept as events).
 #[derive(Default)]
 struct Records {
     table: HashTable<Box<Record>>,
@@ -62,6 +62,7 @@ struct Record {
     /// the benchmark has a few, so a list searched in turn: smaller than a set (5.6 -> 5.4
     /// KiB a conversation in the benchmark at 100,000) and as fast at that size.
     seen: Vec<Box<str>>,
+    /// Every event of the conversation, packed: read only to show a transcript.
     journal: PackedJournal,
 }
 

@@ -13,7 +13,7 @@ use tandem_core::{Event, JournalEntry, JournalRun, StoreError};
 #[derive(Debug, Default)]
 pub(crate) struct PackedJournal(Vec<u8>);
 
-/// Bytes a step's events usually pack into (the benchmark's: 40-180).
+/// Bytes a step's events usually pack into (the benchmark's steps: 96-194).
 const PACKED_STEP_BYTES: usize = 256;
 
 /// A run as packed: its first number, its time (seconds and nanoseconds: exact), its events.
