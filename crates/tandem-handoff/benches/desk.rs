@@ -71,5 +71,26 @@ fn desk(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, desk);
+/// An agent with 1,000 chats; each message in one of them is observed after its commit.
+fn busy_agent(c: &mut Criterion) {
+    let now = DateTime::parse_from_rfc3339("2026-01-05T10:00:00Z").expect("time").with_timezone(&Utc);
+    let mut sam = agent("sam");
+    sam.max_chats = 2_000;
+    let mut desk = Desk::new(Roster { agents: vec![sam, agent("kai")], ..Roster::default() });
+    let mut chat = None;
+    for n in 0..1_000 {
+        let mut conversation =
+            Conversation::new(ConversationId::new("bench", n.to_string()), UserProfile::default(), now);
+        let handoff = Box::new(request(0, now));
+        conversation.owner = Owner::Agent { agent: "sam".into(), handoff };
+        desk.observe(&conversation, now);
+        chat = Some(conversation);
+    }
+    let chat = chat.expect("a chat");
+    c.bench_function("desk observe a message of a chat with an agent who has 1,000", |b| {
+        b.iter(|| desk.observe(&chat, now))
+    });
+}
+
+criterion_group!(benches, desk, busy_agent);
 criterion_main!(benches);

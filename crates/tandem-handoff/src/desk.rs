@@ -81,6 +81,9 @@ impl Desk {
     /// Take in a conversation's current owner (after every commit, and at start-up).
     pub fn observe(&mut self, conversation: &Conversation, now: DateTime<Utc>) {
         let id = &conversation.id;
+        if self.already_with(conversation) {
+            return; // every message of a chat with a person: nothing to move
+        }
         let had = self.agent_of(id);
         for chats in self.chats.values_mut() {
             chats.remove(id);
@@ -111,6 +114,16 @@ impl Desk {
                 self.handled.1 += 1;
             }
         }
+    }
+
+    /// True when the desk already has the chat with its agent, with nobody else, out of line
+    /// and with its start noted: observing it again would change nothing.
+    fn already_with(&self, conversation: &Conversation) -> bool {
+        let (id, Owner::Agent { agent, .. }) = (&conversation.id, &conversation.owner) else { return false };
+        self.chats.get(agent).is_some_and(|chats| chats.contains(id))
+            && self.chats.iter().all(|(other, chats)| other == agent || !chats.contains(id))
+            && self.assigned_at.contains_key(id)
+            && !self.waiting.contains_key(id)
     }
 
     /// Decide for a new request (and reserve the agent, so two requests never overbook one).
@@ -385,6 +398,23 @@ mod tests {
         d.observe(&Conversation::new(chat("a"), UserProfile::default(), now), utc("2026-01-05T10:20:00Z"));
         assert_eq!(d.next_assignments(now), vec![(chat("c"), "ann".to_string())]);
         assert_eq!(d.eta(1, &request(&["orders"], 0, MONDAY), now), Duration::minutes(20), "the measured handle time");
+    }
+
+    #[test]
+    fn observing_a_chat_again_changes_nothing_and_a_transfer_frees_the_first_agent() {
+        let mut d = desk();
+        let now = utc(MONDAY);
+        let request = request(&["orders"], 0, MONDAY);
+        assert_eq!(d.route(&chat("1"), &request, None, now), Decision::Assign { agent: "ann".into() });
+        assert!(!d.assigned_at.contains_key(&chat("1")), "reserved, not yet committed");
+        d.observe(&with_agent("1", "ann"), now);
+        let started = d.assigned_at[&chat("1")];
+        d.observe(&with_agent("1", "ann"), utc("2026-01-05T10:05:00Z")); // the customer writes again
+        assert_eq!((d.load("ann"), d.assigned_at[&chat("1")]), (1, started));
+        // Transferred: bob is reserved while ann still has it; once committed, only bob does.
+        d.chats.entry("bob".into()).or_default().insert(chat("1"));
+        d.observe(&with_agent("1", "bob"), utc("2026-01-05T10:10:00Z"));
+        assert_eq!((d.load("ann"), d.load("bob")), (0, 1));
     }
 
     #[test]
