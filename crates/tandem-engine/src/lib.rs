@@ -8,8 +8,8 @@
 mod answer;
 mod engine;
 mod escalate;
+mod journal_log;
 mod memory;
-mod packed_journal;
 mod runtime;
 pub mod script;
 mod turn;

@@ -13,7 +13,7 @@ use tandem_core::{
     Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError, Timer, TimerId,
 };
 
-use crate::packed_journal::PackedJournal;
+use crate::journal_log::{BlockAt, JournalLog};
 
 #[derive(Default)]
 struct Tables {
@@ -21,6 +21,7 @@ struct Tables {
     outbox: BTreeMap<i64, OutboxMessage>,
     next_outbox: i64,
     timers: HashMap<TimerId, Timer>,
+    journal: JournalLog,
 }
 
 /// The conversations' records, found by the id inside each. A table of pointers: a slot is 8
@@ -62,18 +63,13 @@ struct Record {
     /// the benchmark has a few, so a list searched in turn: smaller than a set (5.6 -> 5.4
     /// KiB a conversation in the benchmark at 100,000) and as fast at that size.
     seen: Vec<Box<str>>,
-    /// Every event of the conversation, packed: read only to show a transcript.
-    journal: PackedJournal,
+    /// The conversation's last block in the journal log, if it has events.
+    journal: Option<BlockAt>,
 }
 
 impl Record {
     fn has_seen(&self, platform_id: &str) -> bool {
         self.seen.iter().any(|seen| **seen == *platform_id)
-    }
-
-    fn add(&mut self, seen: Option<Box<str>>, events: &[u8]) {
-        self.journal.append(events);
-        self.seen.extend(seen);
     }
 }
 
@@ -104,7 +100,6 @@ impl Store for MemoryStore {
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
-        let events = PackedJournal::pack(commit.events)?;
         let mut guard = self.tables();
         let t = &mut *guard;
         let id = &commit.conversation.id;
@@ -119,6 +114,8 @@ impl Store for MemoryStore {
         {
             return Ok(CommitOutcome::Duplicate);
         }
+        // The only step that can fail, so first: it appends nothing when it does.
+        let journal = t.journal.append(record.and_then(|r| r.journal), commit.events)?;
         if let Some(timer) = &commit.fired_timer {
             t.timers.remove(timer);
         }
@@ -138,11 +135,10 @@ impl Store for MemoryStore {
         let seen = commit.inbound_id.map(String::into_boxed_str);
         if let Some(record) = t.conversations.get_mut(&commit.conversation.id) {
             record.conversation = commit.conversation;
-            record.add(seen, &events);
+            record.seen.extend(seen);
+            record.journal = journal;
         } else {
-            let mut record =
-                Record { conversation: commit.conversation, seen: Vec::new(), journal: PackedJournal::default() };
-            record.add(seen, &events);
+            let record = Record { conversation: commit.conversation, seen: seen.into_iter().collect(), journal };
             t.conversations.insert_new(record);
         }
         Ok(CommitOutcome::Committed(sent))
@@ -178,6 +174,7 @@ impl Store for MemoryStore {
     }
 
     async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {
-        self.tables().conversations.get(id).map_or(Ok(Vec::new()), |r| r.journal.entries())
+        let t = self.tables();
+        t.journal.entries(t.conversations.get(id).and_then(|r| r.journal))
     }
 }
