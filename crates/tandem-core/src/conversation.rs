@@ -57,6 +57,15 @@ pub struct BotAt {
     pub waiting: bool,
 }
 
+/// Where the bot is, borrowed from a conversation ([`Conversation::bot_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BotPosition<'a> {
+    pub flow: &'a str,
+    pub step: &'a str,
+    /// True while the bot waits for the customer's answer.
+    pub waiting: bool,
+}
+
 /// Who is talking to the customer: the ownership state machine,
 /// `Bot -> Queued -> Agent -> Bot | Closed`, with `Parked` when nobody who fits is on shift.
 /// The handoff is boxed: most conversations are with the bot, and an owner was as large as
@@ -229,13 +238,13 @@ impl Conversation {
     }
 
     /// Where the bot is: when it owns the conversation, or runs the offline step of a
-    /// parked one.
-    pub fn bot_at(&self) -> Option<BotAt> {
+    /// parked one. Borrowed: it is asked on every message.
+    pub fn bot_at(&self) -> Option<BotPosition<'_>> {
         match &self.owner {
-            Owner::Bot { flow, step, waiting } => {
-                Some(BotAt { flow: flow.clone(), step: step.clone(), waiting: *waiting })
+            Owner::Bot { flow, step, waiting } => Some(BotPosition { flow, step, waiting: *waiting }),
+            Owner::Parked { bot: Some(at), .. } => {
+                Some(BotPosition { flow: &at.flow, step: &at.step, waiting: at.waiting })
             }
-            Owner::Parked { bot, .. } => bot.clone(),
             _ => None,
         }
     }

@@ -91,41 +91,41 @@ pub struct JournalEntry {
     pub event: Event,
 }
 
-/// Events with consecutive sequence numbers at one time: a step's events. The stores keep a
-/// run as one journal row (SQLite, PostgreSQL) or one entry in memory, not an entry each: the
-/// number and time are kept once, and a step wrote 3-4 events a turn.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JournalRun {
-    /// The first event's sequence number; the others follow it.
-    pub seq: u64,
-    pub at: DateTime<Utc>,
-    pub events: Box<[Event]>,
-}
+/// Events with consecutive sequence numbers at one time: a step's events, borrowed from the
+/// commit's entries. The stores keep a run as one journal row (SQLite, PostgreSQL) or one
+/// block in memory, not an entry each: the number and time are kept once, and a step wrote 3-4
+/// events a turn. It serialises as the list of its events.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JournalRun<'a>(&'a [JournalEntry]);
 
-impl JournalRun {
-    /// Numbered events, as runs: a gap in the numbers or another time starts a new one.
-    pub fn split(entries: Vec<JournalEntry>) -> Vec<JournalRun> {
-        let mut runs = Vec::new();
-        let mut events: Vec<Event> = Vec::with_capacity(entries.len());
-        let mut current: Option<(u64, DateTime<Utc>)> = None; // the run's first number and time
-        for entry in entries {
-            let continues =
-                current.is_some_and(|(first, at)| entry.seq == first + events.len() as u64 && entry.at == at);
-            if !continues && let Some((seq, at)) = current.replace((entry.seq, entry.at)) {
-                runs.push(JournalRun { seq, at, events: events.drain(..).collect() });
-            }
-            events.push(entry.event);
-        }
-        if let Some((seq, at)) = current {
-            // The usual case is one run: it keeps the events' own allocation, exactly sized.
-            runs.push(JournalRun { seq, at, events: events.into_boxed_slice() });
-        }
-        runs
+impl<'a> JournalRun<'a> {
+    /// Numbered events, as runs: a gap in the numbers or another time starts a new one. Nothing
+    /// is copied.
+    pub fn split(entries: &'a [JournalEntry]) -> impl Iterator<Item = JournalRun<'a>> {
+        entries.chunk_by(|a, b| b.seq == a.seq + 1 && b.at == a.at).map(JournalRun)
     }
 
-    /// The run's events, numbered again.
-    pub fn entries(&self) -> impl Iterator<Item = JournalEntry> + '_ {
-        self.events.iter().zip(self.seq..).map(|(event, seq)| JournalEntry { seq, at: self.at, event: event.clone() })
+    /// The first event's sequence number; the others follow it.
+    pub fn seq(&self) -> u64 {
+        self.0[0].seq // `chunk_by` makes no empty runs
+    }
+
+    pub fn at(&self) -> DateTime<Utc> {
+        self.0[0].at
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for JournalRun<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|entry| &entry.event))
     }
 }
 
@@ -156,11 +156,13 @@ mod tests {
     #[test]
     fn a_gap_another_time_or_a_repeated_number_starts_a_run_and_entries_read_back() {
         let entries = vec![said(4, 10, "a"), said(5, 10, "b"), said(7, 10, "c"), said(8, 11, "d"), said(8, 11, "e")];
-        let runs = JournalRun::split(entries.clone());
-        let shape: Vec<(u64, usize)> = runs.iter().map(|r| (r.seq, r.events.len())).collect();
+        let runs: Vec<JournalRun> = JournalRun::split(&entries).collect();
+        let shape: Vec<(u64, usize)> = runs.iter().map(|r| (r.seq(), r.len())).collect();
         assert_eq!(shape, [(4, 2), (7, 1), (8, 1), (8, 1)]);
-        assert_eq!(runs.iter().flat_map(JournalRun::entries).collect::<Vec<_>>(), entries);
-        assert!(JournalRun::split(Vec::new()).is_empty());
+        assert_eq!(runs[0].at(), entries[0].at);
+        let events = |run: &JournalRun| serde_json::to_value(run).unwrap();
+        assert_eq!(events(&runs[0]), serde_json::to_value([&entries[0].event, &entries[1].event]).unwrap());
+        assert_eq!(JournalRun::split(&[]).count(), 0);
     }
 
     #[test]

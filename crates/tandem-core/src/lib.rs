@@ -13,7 +13,9 @@ mod timer;
 mod variables;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use conversation::{BotAt, Conversation, ConversationId, Handoff, Owner, Sentiment, UserProfile, Wants};
+pub use conversation::{
+    BotAt, BotPosition, Conversation, ConversationId, Handoff, Owner, Sentiment, UserProfile, Wants,
+};
 pub use event::{ActionRefusal, EscalationFired, Event, HandoffRequest, JournalEntry, JournalRun, OwnerChange};
 pub use message::{Channel, ChannelError, Inbound, Outbound, OutboxMessage};
 pub use store::{Commit, CommitOutcome, Store, StoreError, number_events};

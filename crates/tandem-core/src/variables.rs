@@ -37,6 +37,21 @@ impl Variables {
         self.0.insert(name, value)
     }
 
+    /// Set `name` to the text `value`. When it is set already (every message sets `answer`),
+    /// its name is kept and so is its text's buffer where the new text fits.
+    pub fn set_text(&mut self, name: &str, value: &str) {
+        match self.0.get_mut(name) {
+            Some(Value::String(text)) => {
+                text.clear();
+                text.push_str(value);
+            }
+            Some(other) => *other = Value::String(value.to_string()),
+            None => {
+                self.0.insert(name.to_string(), Value::String(value.to_string()));
+            }
+        }
+    }
+
     /// Unset `name`, returning the value it had.
     pub fn remove(&mut self, name: &str) -> Option<Value> {
         self.0.remove(name)
@@ -102,6 +117,17 @@ mod tests {
         assert_eq!(vars.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(), ["answer", "order"]);
         assert_eq!(vars.remove("answer"), Some(json!("hi")));
         assert!(!vars.contains_key("answer"));
+    }
+
+    #[test]
+    fn text_is_set_in_place_whatever_was_there() {
+        let mut vars = Variables::new();
+        vars.set_text("answer", "my order is ORD-00042");
+        vars.set_text("answer", "thanks");
+        assert_eq!(vars["answer"], json!("thanks"));
+        vars.insert("count".into(), json!(3));
+        vars.set_text("count", "three");
+        assert_eq!((vars.len(), &vars["count"]), (2, &json!("three")));
     }
 
     #[test]

@@ -83,7 +83,7 @@ fn routes(c: &mut Criterion) {
     let engine = engine();
     let describe = after(&engine, &["hi", "it's 12345", "my order is ORD-00042"]);
     let at = describe.bot_at().expect("at a step");
-    let step = engine.bot.find(&at.flow, &at.step).expect("the describe step");
+    let step = engine.bot.find(at.flow, at.step).expect("the describe step");
     let routes = &engine.bot.step(step).routes;
     // The first route whose `match:` holds, or the `else` route.
     let choose = |text: &str| {

@@ -48,14 +48,15 @@ impl JournalLog {
     pub(crate) fn append(
         &mut self,
         previous: Option<BlockAt>,
-        entries: Vec<JournalEntry>,
+        entries: &[JournalEntry],
     ) -> Result<Option<BlockAt>, StoreError> {
         if entries.is_empty() {
             return Ok(previous);
         }
         self.scratch.clear();
         for run in JournalRun::split(entries) {
-            let run: PackedRun<&[Event]> = (run.seq, run.at.timestamp(), run.at.timestamp_subsec_nanos(), &run.events);
+            let at = run.at();
+            let run: PackedRun<JournalRun> = (run.seq(), at.timestamp(), at.timestamp_subsec_nanos(), run);
             rmp_serde::encode::write(&mut self.scratch, &run)
                 .map_err(|e| StoreError::Database(format!("packing journal events: {e}")))?;
         }
@@ -111,7 +112,7 @@ impl JournalLog {
         let body = start + HEADER_BYTES;
         let block = chunk.get(body..body + len).ok_or_else(|| corrupt(&"a cut block"))?;
         let previous =
-            (previous != NO_BLOCK).then(|| BlockAt { chunk: (previous >> 32) as u32, offset: previous as u32 });
+            (previous != NO_BLOCK).then_some(BlockAt { chunk: (previous >> 32) as u32, offset: previous as u32 });
         // Blocks only point back: anything else would walk in a circle.
         if previous.is_some_and(|p| (p.chunk, p.offset) >= (at.chunk, at.offset)) {
             return Err(corrupt(&"a block that points forward"));
@@ -187,9 +188,9 @@ mod tests {
         let written: Vec<JournalEntry> =
             events.into_iter().enumerate().map(|(i, e)| entry(i as u64 + 1, if i < 9 { t0 } else { t1 }, e)).collect();
         let mut log = JournalLog::default();
-        let first = log.append(None, written[..4].to_vec()).unwrap();
-        let last = log.append(first, written[4..].to_vec()).unwrap();
-        assert_eq!(log.append(last, Vec::new()).unwrap(), last, "no events, no block");
+        let first = log.append(None, &written[..4]).unwrap();
+        let last = log.append(first, &written[4..]).unwrap();
+        assert_eq!(log.append(last, &[]).unwrap(), last, "no events, no block");
         assert_eq!(log.entries(last).unwrap(), written);
         assert_eq!(log.entries(first).unwrap(), written[..4]);
     }
@@ -209,7 +210,7 @@ mod tests {
             if n == 6_001 {
                 step[0].event = Event::AgentNote { agent: "alice".into(), text: "y".repeat(CHUNK_BYTES + 1) };
             }
-            last[c] = log.append(last[c], step.clone()).unwrap();
+            last[c] = log.append(last[c], &step).unwrap();
             written[c].extend(step);
         }
         assert!(log.chunks.len() > 3, "{} chunks", log.chunks.len());
@@ -232,7 +233,7 @@ mod tests {
             // A gap in the numbers and another time: a run of its own.
             entry(12, t + chrono::Duration::milliseconds(1), said("later")),
         ];
-        let last = log.append(None, step.clone()).unwrap();
+        let last = log.append(None, &step).unwrap();
         assert_eq!(log.entries(last).unwrap(), step);
         let texts = 21 + 5 + 9 + 7 + 8 + 51 + 5;
         assert!(log.len() < texts + 120, "{} bytes for {texts} of text", log.len());
@@ -242,8 +243,8 @@ mod tests {
     fn a_damaged_journal_is_an_error_not_a_panic() {
         let mut log = JournalLog::default();
         let t = Utc.timestamp_opt(1_790_000_000, 0).single().unwrap();
-        let first = log.append(None, vec![entry(1, t, Event::Ended)]).unwrap();
-        let last = log.append(first, vec![entry(2, t, Event::Ended)]).unwrap();
+        let first = log.append(None, &[entry(1, t, Event::Ended)]).unwrap();
+        let last = log.append(first, &[entry(2, t, Event::Ended)]).unwrap();
         log.chunks[0].pop();
         assert!(matches!(log.entries(last), Err(StoreError::Corrupt(_))));
         // A block whose header points at itself.

@@ -115,7 +115,7 @@ impl Store for MemoryStore {
             return Ok(CommitOutcome::Duplicate);
         }
         // The only step that can fail, so first: it appends nothing when it does.
-        let journal = t.journal.append(record.and_then(|r| r.journal), commit.events)?;
+        let journal = t.journal.append(record.and_then(|r| r.journal), &commit.events)?;
         if let Some(timer) = &commit.fired_timer {
             t.timers.remove(timer);
         }

@@ -68,7 +68,7 @@ impl<'a> Turn<'a> {
             return;
         }
         let answer = button.unwrap_or(text);
-        self.conv.vars.insert("answer".into(), Value::String(answer.to_string()));
+        self.conv.vars.set_text("answer", answer);
         self.intents = self.engine.intents.classify(answer);
         self.note_intent();
         let bot_owns = matches!(self.conv.owner, Owner::Bot { .. } | Owner::Closed);
@@ -78,7 +78,7 @@ impl<'a> Turn<'a> {
         self.cancel_timeout();
 
         let global = if button.is_none() { self.global_intent() } else { None };
-        let waiting_at = self.conv.bot_at().filter(|at| at.waiting).and_then(|at| self.bot().find(&at.flow, &at.step));
+        let waiting_at = self.conv.bot_at().filter(|at| at.waiting).and_then(|at| self.bot().find(at.flow, at.step));
         match (global, waiting_at) {
             (Some(target), _) => {
                 self.conv.fallbacks = 0;
@@ -136,7 +136,7 @@ impl<'a> Turn<'a> {
         let (flow, step, goto) = match &timer.kind {
             TimerKind::ShiftStart => return self.on_shift_start(),
             TimerKind::Timeout { flow, step, goto } => {
-                let current = self.conv.bot_at().is_some_and(|at| at.waiting && at.flow == *flow && at.step == *step);
+                let current = self.conv.bot_at().is_some_and(|at| at.waiting && at.flow == flow && at.step == step);
                 if !current || self.conv.timeout.as_deref() != Some(timer.id.as_str()) {
                     return; // the customer answered in time: a stale timer
                 }
@@ -371,11 +371,23 @@ impl<'a> Turn<'a> {
     }
 
     /// Put the bot at a step: as the owner, or inside a parked chat (its offline step).
+    /// A bot already at a step keeps its names' buffers (most steps stay in their flow).
     fn place(&mut self, flow: &str, step: &str, waiting: bool) {
-        let at = BotAt { flow: flow.to_string(), step: step.to_string(), waiting };
+        fn set(name: &mut String, to: &str) {
+            if name != to {
+                name.clear();
+                name.push_str(to);
+            }
+        }
         match &mut self.conv.owner {
-            Owner::Parked { bot, .. } => *bot = Some(at),
-            owner => *owner = Owner::Bot { flow: at.flow, step: at.step, waiting },
+            Owner::Bot { flow: at_flow, step: at_step, waiting: at_waiting }
+            | Owner::Parked { bot: Some(BotAt { flow: at_flow, step: at_step, waiting: at_waiting }), .. } => {
+                set(at_flow, flow);
+                set(at_step, step);
+                *at_waiting = waiting;
+            }
+            Owner::Parked { bot, .. } => *bot = Some(BotAt { flow: flow.into(), step: step.into(), waiting }),
+            owner => *owner = Owner::Bot { flow: flow.into(), step: step.into(), waiting },
         }
     }
 

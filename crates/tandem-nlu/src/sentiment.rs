@@ -96,7 +96,11 @@ impl SentimentAnalyzer {
             .filter(|ch| !ch.is_ascii())
             .filter_map(|ch| EMOJI.iter().find(|(e, _)| e.starts_with(ch)).map(|(_, v)| *v))
             .sum();
-        let cues: f64 = self.cues.matches(text).iter().map(|i| self.valences[i]).sum();
+        // Most messages have no cue: the quick test allocates nothing, the full one a set.
+        let cues: f64 = match self.cues.is_match(text) {
+            true => self.cues.matches(text).iter().map(|i| self.valences[i]).sum(),
+            false => 0.0,
+        };
         emoji + cues
     }
 }

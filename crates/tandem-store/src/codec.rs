@@ -77,10 +77,7 @@ impl EncodedCommit {
 /// A commit's journal rows: one for each [`JournalRun`] (a step's events), as (first seq, at,
 /// the events as a JSON array). A step writes one row however many events it had.
 fn journal_rows(entries: Vec<JournalEntry>) -> Result<Vec<(i64, i64, String)>, StoreError> {
-    JournalRun::split(entries)
-        .into_iter()
-        .map(|run| Ok((run.seq as i64, micros(run.at), to_json(&run.events)?)))
-        .collect()
+    JournalRun::split(&entries).map(|run| Ok((run.seq() as i64, micros(run.at()), to_json(&run)?))).collect()
 }
 
 /// The events of a journal row from `seq` on: a JSON array, or one event object in rows
