@@ -66,7 +66,7 @@ impl Channel for Replies {
     }
     async fn send(&self, id: &ConversationId, message: &Outbound) -> Result<(), ChannelError> {
         let c = id
-            .chat
+            .chat()
             .parse()
             .map_err(|_| ChannelError { channel: "bench".into(), reason: format!("not a benchmark chat: {id}") })?;
         self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(c).or_default().push(message.text.clone());

@@ -43,7 +43,7 @@ impl Channel for Nudges {
     }
     async fn send(&self, id: &ConversationId, message: &Outbound) -> Result<(), ChannelError> {
         if message.text.starts_with("Are you still there?") {
-            self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id.chat.clone(), Instant::now());
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id.chat().to_string(), Instant::now());
         }
         Ok(())
     }

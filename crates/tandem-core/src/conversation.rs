@@ -1,6 +1,8 @@
 //! A conversation with one customer on one channel, and who owns it right now.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,26 +11,89 @@ use serde_json::Value;
 use crate::Variables;
 
 /// Identifies a conversation: the channel it happens on and the chat within that channel.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Held as its store key, `channel:chat`, in one shared allocation: an id is copied into the
+/// message's lock, every outbox row and the desk's entries, so a copy is a count, not two new
+/// strings. The chat may itself contain ':'; the channel may not (its end is kept).
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ConversationId {
-    pub channel: String,
-    pub chat: String,
+    key: Arc<str>,
+    channel_len: usize,
 }
 
 impl ConversationId {
-    pub fn new(channel: impl Into<String>, chat: impl Into<String>) -> Self {
-        Self { channel: channel.into(), chat: chat.into() }
+    pub fn new(channel: impl AsRef<str>, chat: impl AsRef<str>) -> Self {
+        let (channel, chat) = (channel.as_ref(), chat.as_ref());
+        let mut key = String::with_capacity(channel.len() + 1 + chat.len());
+        key.push_str(channel);
+        key.push(':');
+        key.push_str(chat);
+        Self { key: key.into(), channel_len: channel.len() }
+    }
+
+    /// An id from its store key, `channel:chat` (split at the first ':').
+    pub fn from_key(key: &str) -> Self {
+        let (channel, chat) = key.split_once(':').unwrap_or(("", key));
+        Self::new(channel, chat)
+    }
+
+    pub fn channel(&self) -> &str {
+        &self.key[..self.channel_len]
+    }
+
+    pub fn chat(&self) -> &str {
+        &self.key[self.channel_len + 1..]
     }
 
     /// The stable text key used by stores: `channel:chat`.
-    pub fn key(&self) -> String {
-        format!("{}:{}", self.channel, self.chat)
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Ord for ConversationId {
+    /// By channel, then chat.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.channel(), self.chat()).cmp(&(other.channel(), other.chat()))
+    }
+}
+
+impl PartialOrd for ConversationId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Debug for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConversationId").field("channel", &self.channel()).field("chat", &self.chat()).finish()
     }
 }
 
 impl fmt::Display for ConversationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.channel, self.chat)
+        f.write_str(&self.key)
+    }
+}
+
+/// An id as JSON: `{"channel": ..., "chat": ...}`.
+#[derive(Serialize, Deserialize)]
+struct IdJson<'a> {
+    #[serde(borrow)]
+    channel: Cow<'a, str>,
+    #[serde(borrow)]
+    chat: Cow<'a, str>,
+}
+
+impl Serialize for ConversationId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        IdJson { channel: self.channel().into(), chat: self.chat().into() }.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConversationId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = IdJson::deserialize(deserializer)?;
+        Ok(Self::new(id.channel, id.chat))
     }
 }
 
@@ -263,6 +328,29 @@ impl Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_is_its_key_shared_and_its_json_is_channel_and_chat() {
+        let id = ConversationId::new("telegram", "42:7");
+        assert_eq!(
+            (id.channel(), id.chat(), id.key(), id.to_string()),
+            ("telegram", "42:7", "telegram:42:7", id.key().into())
+        );
+        assert_eq!(ConversationId::from_key(id.key()), id, "the chat may hold ':'");
+        let copy = id.clone();
+        assert!(std::ptr::eq(copy.key(), id.key()), "a copy shares the key");
+        let json = serde_json::json!({ "channel": "telegram", "chat": "42:7" });
+        assert_eq!(serde_json::to_value(&id).unwrap(), json);
+        assert_eq!(serde_json::from_value::<ConversationId>(json).unwrap(), id);
+        assert_eq!(
+            serde_json::from_str::<ConversationId>(r#"{"chat":"a\"b","channel":"web"}"#).unwrap().chat(),
+            "a\"b"
+        );
+        // Ordered by channel, then chat, as when they were two strings ("a-b" < "a:" as keys).
+        assert!(ConversationId::new("a", "z") < ConversationId::new("a-b", "a"));
+        assert_ne!(ConversationId::new("a:b", "c"), ConversationId::new("a", "b:c"));
+        assert_eq!(format!("{id:?}"), r#"ConversationId { channel: "telegram", chat: "42:7" }"#);
+    }
 
     #[test]
     fn an_owner_is_small_and_its_handoff_json_is_unboxed() {

@@ -304,7 +304,7 @@ impl Runtime {
     async fn deliver(&self, messages: &[OutboxMessage]) -> Result<usize, RuntimeError> {
         let mut done = Vec::new();
         for message in messages {
-            let Some(channel) = self.channels.get(&message.conversation.channel) else {
+            let Some(channel) = self.channels.get(message.conversation.channel()) else {
                 break;
             };
             match channel.send(&message.conversation, &message.message).await {

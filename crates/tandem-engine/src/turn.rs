@@ -537,7 +537,7 @@ impl serde::Serialize for DataView<'_> {
         if wanted("user") {
             map.serialize_entry(
                 "user",
-                &json!({ "id": user.id, "name": user.name, "first_name": user.first_name(), "channel": self.conv.id.channel }),
+                &json!({ "id": user.id, "name": user.name, "first_name": user.first_name(), "channel": self.conv.id.channel() }),
             )?;
         }
         if wanted("bot") {

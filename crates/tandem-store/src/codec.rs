@@ -25,8 +25,7 @@ pub fn from_micros(us: i64) -> DateTime<Utc> {
 
 /// `channel:chat` back into an id (the chat may itself contain ':').
 pub fn conversation_id(key: &str) -> ConversationId {
-    let (channel, chat) = key.split_once(':').unwrap_or(("", key));
-    ConversationId::new(channel, chat)
+    ConversationId::from_key(key)
 }
 
 pub fn db_error(e: sqlx::Error) -> StoreError {
@@ -55,7 +54,7 @@ impl EncodedCommit {
     pub(crate) fn new(commit: Commit) -> Result<Self, StoreError> {
         let conversation = &commit.conversation;
         Ok(Self {
-            key: conversation.id.key(),
+            key: conversation.id.key().to_string(),
             id: conversation.id.clone(),
             now: micros(conversation.updated_at),
             state: to_json(conversation)?.into(),

@@ -27,7 +27,7 @@ impl Channel for Recorder {
 
 impl Recorder {
     fn texts(&self, chat: &str) -> Vec<String> {
-        self.0.lock().unwrap().iter().filter(|(id, _)| id.chat == chat).map(|(_, t)| t.clone()).collect()
+        self.0.lock().unwrap().iter().filter(|(id, _)| id.chat() == chat).map(|(_, t)| t.clone()).collect()
     }
 }
 

@@ -41,7 +41,7 @@ async fn concurrent_steps_each_get_their_own_outcome_and_outbox_rows() {
     let mut commits: Vec<(String, tandem_core::Commit)> = (0..CONVERSATIONS)
         .map(|i| {
             let c = contract::conversation(&format!("c{i}"));
-            (c.id.chat.clone(), contract::commit(&c, Some("m1"), 1))
+            (c.id.chat().to_string(), contract::commit(&c, Some("m1"), 1))
         })
         .collect();
     // The same message delivered twice at once: handled once.
@@ -70,7 +70,7 @@ async fn concurrent_steps_each_get_their_own_outcome_and_outbox_rows() {
         let Ok(CommitOutcome::Committed(sent)) = &outcomes[&chat][0] else { panic!("{chat}: {:?}", outcomes[&chat]) };
         assert_eq!(sent.len(), 1);
         assert!(ids.insert(sent[0].id), "outbox ids are distinct");
-        assert_eq!(pending[&sent[0].id].chat, chat, "each outbox row is its own conversation's");
+        assert_eq!(pending[&sent[0].id].chat(), chat, "each outbox row is its own conversation's");
         let id = ConversationId::new("web", &chat);
         assert_eq!(store.load(&id).await.unwrap().unwrap().id, id);
         assert_eq!(store.journal(&id).await.unwrap().len(), 2);
@@ -139,7 +139,8 @@ async fn a_delivery_mark_is_written_before_any_later_commit_or_flush() {
     store.flush().await.unwrap();
     drop(store); // one store owns the file at a time
     let reopened = SqliteStore::open(&path).await.unwrap();
-    let pending: Vec<_> = reopened.undelivered(10).await.unwrap().into_iter().map(|m| m.conversation.chat).collect();
+    let pending: Vec<_> =
+        reopened.undelivered(10).await.unwrap().into_iter().map(|m| m.conversation.chat().to_string()).collect();
     assert_eq!(pending, ["later"], "each mark reached the file before the next commit, or the flush, did");
 }
 
