@@ -247,7 +247,8 @@ impl Turn<'_> {
                 let wanted = step.clone().or(handoff.and_then(|h| h.on_return));
                 let target = wanted.and_then(|s| self.bot().find_qualified(&s)).unwrap_or(self.bot().start);
                 let (flow, step) = self.names(target);
-                self.set_owner(Owner::Bot { flow, step, waiting: false }, agent, "handed back to the bot");
+                let bot = Owner::Bot { flow: flow.into(), step: step.into(), waiting: false };
+                self.set_owner(bot, agent, "handed back to the bot");
                 self.conv.fallbacks = 0;
                 self.enter(target);
             }

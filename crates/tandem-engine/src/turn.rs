@@ -250,7 +250,8 @@ impl<'a> Turn<'a> {
 
     fn count_fallback(&mut self, at: StepRef) {
         self.conv.fallbacks += 1;
-        self.conv.repeat = Some(self.names(at));
+        let (flow, step) = self.names(at);
+        self.conv.repeat = Some((flow.into(), step.into()));
         self.record(Event::Fallback { count: self.conv.fallbacks });
     }
 
@@ -287,13 +288,13 @@ impl<'a> Turn<'a> {
         self.hops += 1;
         let (flow, step_name) = self.names(at);
         if self.hops > MAX_HOPS {
-            self.record(Event::LoopStopped { flow, step: step_name });
+            self.record(Event::LoopStopped { flow: flow.into(), step: step_name.into() });
             self.rest();
             return;
         }
-        self.place(&flow, &step_name, false);
+        self.place(flow, step_name, false);
         self.conv.tries = 0;
-        self.record(Event::StepEntered { flow, step: step_name });
+        self.record(Event::StepEntered { flow: flow.into(), step: step_name.into() });
         let step: &Step = self.bot().step(at);
         self.assign(&step.set);
         if let Some(call) = &step.call {
@@ -361,7 +362,7 @@ impl<'a> Turn<'a> {
     /// Wait at `at` for the customer's answer, with the step's timeout armed.
     fn wait_again(&mut self, at: StepRef) {
         let (flow, step) = self.names(at);
-        self.place(&flow, &step, true);
+        self.place(flow, step, true);
         self.cancel_timeout();
         if let Some(delay) = &self.bot().step(at).timeout {
             let kind = self.timer_kind(at, delay.goto, false);
@@ -448,6 +449,7 @@ impl<'a> Turn<'a> {
 
     fn timer_kind(&self, at: StepRef, goto: StepRef, follow_up: bool) -> TimerKind {
         let (flow, step) = self.names(at);
+        let (flow, step) = (flow.to_string(), step.to_string());
         let goto = self.bot().qualified(goto);
         if follow_up { TimerKind::FollowUp { flow, step, goto } } else { TimerKind::Timeout { flow, step, goto } }
     }
@@ -498,8 +500,9 @@ impl<'a> Turn<'a> {
         DataView { conv: &self.conv, bot_vars: &self.bot().vars, only }
     }
 
-    pub(crate) fn names(&self, at: StepRef) -> (String, String) {
-        (self.bot().flow(at).name.clone(), self.bot().step(at).name.clone())
+    /// The flow's and the step's names, borrowed from the bot.
+    pub(crate) fn names(&self, at: StepRef) -> (&'a str, &'a str) {
+        (&self.bot().flow(at).name, &self.bot().step(at).name)
     }
 }
 
