@@ -92,5 +92,12 @@ fn busy_agent(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, desk, busy_agent);
+/// Nobody waits, and the desk is asked after every input whether someone can be given an agent.
+fn empty_line(c: &mut Criterion) {
+    let now = DateTime::parse_from_rfc3339("2026-01-05T10:00:00Z").expect("time").with_timezone(&Utc);
+    let mut desk = Desk::new(Roster { agents: vec![agent("sam"), agent("kai")], ..Roster::default() });
+    c.bench_function("desk next_assignments, nobody waiting", |b| b.iter(|| desk.next_assignments(now)));
+}
+
+criterion_group!(benches, desk, busy_agent, empty_line);
 criterion_main!(benches);

@@ -169,9 +169,13 @@ impl Desk {
 
     /// Chats in line that a free agent can take now, in line order, with their agent (reserved).
     pub fn next_assignments(&mut self, now: DateTime<Utc>) -> Vec<(ConversationId, String)> {
-        // Checked after every input: with every agent full (a long line), say so at once.
+        // Checked after every input: with nobody waiting (most of the time) or every agent
+        // full (a long line), say so at once; the shifts are only read when someone waits.
+        if self.waiting.is_empty() {
+            return Vec::new();
+        }
         let room = self.roster.agents.iter().any(|a| self.available(a, now) && self.load(&a.id) < a.max_chats);
-        if !room || self.waiting.is_empty() {
+        if !room {
             return Vec::new();
         }
         let mut out = Vec::new();
