@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_trait::async_trait;
+use compact_str::ToCompactString;
 use tandem_core::{Channel, ChannelError, ConversationId, Inbound, Outbound, Store, SystemClock, UserProfile};
 use tandem_engine::{MemoryStore, Runtime};
 use tandem_store::{PostgresStore, SqliteStore};
@@ -124,7 +125,7 @@ fn script(c: usize, turn: usize) -> (Cow<'static, str>, Cow<'static, str>) {
 fn inbound(c: usize, turn: usize, text: String) -> Inbound {
     Inbound {
         conversation: ConversationId::new("bench", c.to_string()),
-        user: UserProfile { id: c.to_string(), name: "Customer".into() },
+        user: UserProfile { id: c.to_compact_string(), name: "Customer".into() },
         text,
         button: None,
         platform_id: Some(format!("{c}-{turn}")),

@@ -43,7 +43,7 @@ pub async fn run(bot_dir: &Path, keep: Keep, name: Option<String>, chat: String)
 
     let id = ConversationId::new(Terminal::NAME, chat);
     let name = name.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "friend".into());
-    let user = UserProfile { id: id.chat().to_string(), name };
+    let user = UserProfile { id: id.chat().into(), name: name.into() };
     greet(&*store, &id, &terminal).await?;
     runtime.restore().await?;
     tokio::spawn(runtime.clone().run_background(Duration::from_millis(250)));

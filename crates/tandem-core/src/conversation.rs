@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -101,9 +102,9 @@ impl<'de> Deserialize<'de> for ConversationId {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserProfile {
     /// The channel's id for the customer.
-    pub id: String,
+    pub id: CompactString,
     /// Display name, as the channel gives it ("Dana Scully").
-    pub name: String,
+    pub name: CompactString,
 }
 
 impl UserProfile {
@@ -116,8 +117,8 @@ impl UserProfile {
 /// Where the bot is in its flows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BotAt {
-    pub flow: String,
-    pub step: String,
+    pub flow: CompactString,
+    pub step: CompactString,
     /// True while the bot waits for the customer's answer.
     pub waiting: bool,
 }
@@ -139,7 +140,7 @@ pub struct BotPosition<'a> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Owner {
     /// The bot, at a step of a flow. `waiting` is true while it waits for the customer's answer.
-    Bot { flow: String, step: String, waiting: bool },
+    Bot { flow: CompactString, step: CompactString, waiting: bool },
     /// Waiting for an agent; `position` is the place in line the customer was last told.
     Queued { handoff: Box<Handoff>, position: u32 },
     /// Nobody who fits is on shift: waiting for `until` (the first fitting shift start, if
@@ -251,7 +252,7 @@ pub struct Conversation {
     pub last_agent: Option<String>,
     /// The step an unmatched answer came in at, for `goto: repeat`.
     #[serde(default, skip_serializing_if = "is_default")]
-    pub repeat: Option<(String, String)>,
+    pub repeat: Option<(CompactString, CompactString)>,
     /// The pending timeout of the step the bot waits at, to cancel it when an answer comes.
     #[serde(default, skip_serializing_if = "is_default")]
     pub timeout: Option<crate::TimerId>,

@@ -2,6 +2,7 @@
 //! agents and the audit trail of every decision the bot made.
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -14,7 +15,7 @@ pub enum Event {
     /// The bot sent a message.
     BotSaid { text: String, buttons: Vec<String> },
     /// The bot moved to a step.
-    StepEntered { flow: String, step: String },
+    StepEntered { flow: CompactString, step: CompactString },
     /// The message was understood as an intent.
     IntentDetected { intent: String, confidence: f64 },
     /// A variable was set by `set`, `capture` or an action.

@@ -13,6 +13,8 @@ mod timer;
 mod variables;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+/// The string type of names kept in every conversation (inline up to 24 bytes).
+pub use compact_str::CompactString;
 pub use conversation::{
     BotAt, BotPosition, Conversation, ConversationId, Handoff, Owner, Sentiment, UserProfile, Wants,
 };

@@ -7,13 +7,14 @@
 
 use std::ops::Index;
 
+use compact_str::CompactString;
 use litemap::LiteMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 /// Flow variables, by name.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Variables(LiteMap<String, Value>);
+pub struct Variables(LiteMap<CompactString, Value>);
 
 impl Variables {
     pub fn new() -> Self {
@@ -33,7 +34,7 @@ impl Variables {
     }
 
     /// Set `name`, returning the value it had.
-    pub fn insert(&mut self, name: String, value: Value) -> Option<Value> {
+    pub fn insert(&mut self, name: CompactString, value: Value) -> Option<Value> {
         self.0.insert(name, value)
     }
 
@@ -47,7 +48,7 @@ impl Variables {
             }
             Some(other) => *other = Value::String(value.to_string()),
             None => {
-                self.0.insert(name.to_string(), Value::String(value.to_string()));
+                self.0.insert(name.into(), Value::String(value.to_string()));
             }
         }
     }
@@ -58,7 +59,7 @@ impl Variables {
     }
 
     /// Name and value of each variable, in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&CompactString, &Value)> {
         self.0.iter()
     }
 
@@ -82,9 +83,9 @@ impl Index<&str> for Variables {
     }
 }
 
-impl FromIterator<(String, Value)> for Variables {
-    fn from_iter<I: IntoIterator<Item = (String, Value)>>(entries: I) -> Self {
-        Self(entries.into_iter().collect())
+impl<N: Into<CompactString>> FromIterator<(N, Value)> for Variables {
+    fn from_iter<I: IntoIterator<Item = (N, Value)>>(entries: I) -> Self {
+        Self(entries.into_iter().map(|(name, value)| (name.into(), value)).collect())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
-use tandem_core::{BotAt, Conversation, Event, Outbound, Owner, Timer, TimerKind};
+use tandem_core::{BotAt, CompactString, Conversation, Event, Outbound, Owner, Timer, TimerKind};
 use tandem_flow::bot::{Assignment, RouteCondition, SetValue, Step};
 use tandem_flow::condition::Variables;
 use tandem_flow::template::TemplateId;
@@ -372,12 +372,12 @@ impl<'a> Turn<'a> {
     }
 
     /// Put the bot at a step: as the owner, or inside a parked chat (its offline step).
-    /// A bot already at a step keeps its names' buffers (most steps stay in their flow).
+    /// A bot already at a step keeps the names that do not change (most steps stay in their
+    /// flow; a name longer than 24 bytes is not inline).
     fn place(&mut self, flow: &str, step: &str, waiting: bool) {
-        fn set(name: &mut String, to: &str) {
+        fn set(name: &mut CompactString, to: &str) {
             if name != to {
-                name.clear();
-                name.push_str(to);
+                *name = to.into();
             }
         }
         match &mut self.conv.owner {
@@ -476,7 +476,7 @@ impl<'a> Turn<'a> {
 
     pub(crate) fn set_var(&mut self, name: &str, value: Value) {
         self.record(Event::VariableSet { name: name.to_string(), value: value.clone() });
-        self.conv.vars.insert(name.to_string(), value);
+        self.conv.vars.insert(name.into(), value);
     }
 
     // ----- data for templates and conditions -----

@@ -15,7 +15,7 @@ use tandem_store::SqliteStore;
 fn turn(chat: u64) -> Commit {
     let id = ConversationId::new("bench", chat.to_string());
     let mut conversation =
-        Conversation::new(id.clone(), UserProfile { id: chat.to_string(), name: "Kim".into() }, Utc::now());
+        Conversation::new(id.clone(), UserProfile { id: chat.to_string().into(), name: "Kim".into() }, Utc::now());
     conversation.owner = Owner::Bot { flow: "support".into(), step: "describe".into(), waiting: true };
     conversation.vars.insert("order".into(), "ORD-00042".into());
     let reply = "Thanks, order ORD-00042. Please describe the issue.";

@@ -168,7 +168,7 @@ impl Session {
         self.sequence += 1;
         let inbound = Inbound {
             conversation: self.id(customer),
-            user: UserProfile { id: customer.to_string(), name: self.names[customer].clone() },
+            user: UserProfile { id: customer.into(), name: self.names[customer].as_str().into() },
             text,
             button,
             platform_id: Some(self.sequence.to_string()),

@@ -37,7 +37,7 @@ proptest! {
     fn any_text_gets_an_answer_without_panicking(name in any::<String>(), script in prop::collection::vec(moves(), 1..40)) {
         let engine = acme();
         let mut now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-03-29T00:30:00Z").unwrap().with_timezone(&Utc);
-        let mut conversation = Conversation::new(ConversationId::new("prop", "1"), UserProfile { id: "1".into(), name }, now);
+        let mut conversation = Conversation::new(ConversationId::new("prop", "1"), UserProfile { id: "1".into(), name: name.into() }, now);
         let mut timers = Vec::new();
         let mut offered: Vec<String> = Vec::new();
         for m in script {
