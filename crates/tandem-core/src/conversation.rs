@@ -14,7 +14,8 @@ use crate::Variables;
 /// Identifies a conversation: the channel it happens on and the chat within that channel.
 /// Held as its store key, `channel:chat`, in one shared allocation: an id is copied into the
 /// message's lock, every outbox row and the desk's entries, so a copy is a count, not two new
-/// strings. The chat may itself contain ':'; the channel may not (its end is kept).
+/// strings. The chat may contain ':'; a channel's name should not, since a key read back from
+/// a store ([`ConversationId::from_key`]) is split at its first ':'.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ConversationId {
     key: Arc<str>,

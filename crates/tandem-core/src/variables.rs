@@ -3,7 +3,8 @@
 //! A conversation holds a handful (`answer`, `order`, `result`, ...), so they are a short
 //! sorted list ([`litemap`]) rather than a B-tree: a B-tree's first node takes 630 bytes
 //! however few entries it holds, and every live conversation has one. Lookups are a binary
-//! search of a few entries. The JSON is a map, as it was.
+//! search of a few entries. The JSON is a map, as it was. Names are `CompactString`s
+//! (inline up to 24 bytes), so copying a conversation copies them without allocating.
 
 use std::ops::Index;
 
