@@ -84,16 +84,17 @@ impl Desk {
         if self.already_with(conversation) {
             return; // every message of a chat with a person: nothing to move
         }
-        let had = self.agent_of(id);
-        for chats in self.chats.values_mut() {
-            chats.remove(id);
-        }
+        // Every agent who holds it: during a transfer the next agent is reserved while the
+        // first still has it.
+        let had: Vec<String> =
+            self.chats.iter_mut().filter_map(|(agent, chats)| chats.remove(id).then(|| agent.clone())).collect();
         self.leave_line(id);
         let sticky = conversation.last_agent.clone();
+        let mut now_with = None;
         match &conversation.owner {
             Owner::Agent { agent, .. } => {
                 self.chats.entry(agent.clone()).or_default().insert(id.clone());
-                self.assigned_at.entry(id.clone()).or_insert(now);
+                now_with = Some(agent);
             }
             Owner::Queued { handoff, position } => {
                 self.join_line(
@@ -106,13 +107,18 @@ impl Desk {
             }
             Owner::Bot { .. } | Owner::Closed => {}
         }
-        let still = self.agent_of(id);
-        if let Some(agent) = had.filter(|a| still.as_ref() != Some(a)) {
+        let mut left = false;
+        for agent in had.into_iter().filter(|a| Some(a) != now_with) {
             self.idle_since.insert(agent, now);
-            if let Some(start) = self.assigned_at.remove(id) {
-                self.handled.0 += now - start;
-                self.handled.1 += 1;
-            }
+            left = true;
+        }
+        // An agent's time with the chat ends when it leaves them, whoever has it next.
+        if left && let Some(start) = self.assigned_at.remove(id) {
+            self.handled.0 += now - start;
+            self.handled.1 += 1;
+        }
+        if now_with.is_some() {
+            self.assigned_at.entry(id.clone()).or_insert(now);
         }
     }
 
@@ -248,10 +254,6 @@ impl Desk {
 
     fn load(&self, agent: &str) -> usize {
         self.chats.get(agent).map_or(0, BTreeSet::len)
-    }
-
-    fn agent_of(&self, id: &ConversationId) -> Option<String> {
-        self.chats.iter().find(|(_, chats)| chats.contains(id)).map(|(a, _)| a.clone())
     }
 
     /// The sticky agent if free, else the least loaded free agent, ties by longest idle.
@@ -416,9 +418,20 @@ mod tests {
         d.observe(&with_agent("1", "ann"), utc("2026-01-05T10:05:00Z")); // the customer writes again
         assert_eq!((d.load("ann"), d.assigned_at[&chat("1")]), (1, started));
         // Transferred: bob is reserved while ann still has it; once committed, only bob does.
+        // Ann's time with the chat ends then, and bob's starts, whichever of the two the desk
+        // finds first.
         d.chats.entry("bob".into()).or_default().insert(chat("1"));
-        d.observe(&with_agent("1", "bob"), utc("2026-01-05T10:10:00Z"));
+        let transferred = utc("2026-01-05T10:10:00Z");
+        d.observe(&with_agent("1", "bob"), transferred);
         assert_eq!((d.load("ann"), d.load("bob")), (0, 1));
+        assert_eq!(
+            (d.handled, d.idle_since.get("ann"), d.assigned_at[&chat("1")]),
+            ((Duration::minutes(10), 1), Some(&transferred), transferred)
+        );
+        assert_eq!(d.idle_since.get("bob"), None);
+        d.observe(&Conversation::new(chat("1"), UserProfile::default(), now), utc("2026-01-05T10:30:00Z")); // handed back
+        assert_eq!((d.handled, d.load("bob")), ((Duration::minutes(30), 2), 0));
+        assert!(!d.assigned_at.contains_key(&chat("1")));
     }
 
     #[test]
