@@ -20,6 +20,17 @@ pub(crate) struct BlockAt {
     offset: u32,
 }
 
+impl BlockAt {
+    /// As a block's header names it: chunk and offset in one number, [`NO_BLOCK`] for none.
+    fn to_header(at: Option<Self>) -> u64 {
+        at.map_or(NO_BLOCK, |at| (u64::from(at.chunk) << 32) | u64::from(at.offset))
+    }
+
+    fn from_header(packed: u64) -> Option<Self> {
+        (packed != NO_BLOCK).then_some(Self { chunk: (packed >> 32) as u32, offset: packed as u32 })
+    }
+}
+
 /// All conversations' blocks, in the order they were written.
 #[derive(Debug, Default)]
 pub(crate) struct JournalLog {
@@ -72,8 +83,7 @@ impl JournalLog {
             chunk: u32::try_from(chunk_index).map_err(|_| StoreError::Database("the journal log is full".into()))?,
             offset: chunk.len() as u32,
         };
-        let previous = previous.map_or(NO_BLOCK, |p| (u64::from(p.chunk) << 32) | u64::from(p.offset));
-        chunk.extend_from_slice(&previous.to_le_bytes());
+        chunk.extend_from_slice(&BlockAt::to_header(previous).to_le_bytes());
         chunk.extend_from_slice(&len.to_le_bytes());
         chunk.extend_from_slice(&self.scratch);
         Ok(Some(at))
@@ -107,12 +117,10 @@ impl JournalLog {
         let start = at.offset as usize;
         let header = chunk.get(start..start + HEADER_BYTES).ok_or_else(|| corrupt(&"a cut header"))?;
         let (previous, len) = header.split_at(8);
-        let previous = u64::from_le_bytes(previous.try_into().expect("8 bytes"));
+        let previous = BlockAt::from_header(u64::from_le_bytes(previous.try_into().expect("8 bytes")));
         let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
         let body = start + HEADER_BYTES;
         let block = chunk.get(body..body + len).ok_or_else(|| corrupt(&"a cut block"))?;
-        let previous =
-            (previous != NO_BLOCK).then_some(BlockAt { chunk: (previous >> 32) as u32, offset: previous as u32 });
         // Blocks only point back: anything else would walk in a circle.
         if previous.is_some_and(|p| (p.chunk, p.offset) >= (at.chunk, at.offset)) {
             return Err(corrupt(&"a block that points forward"));
