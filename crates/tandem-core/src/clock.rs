@@ -2,6 +2,7 @@
 //! conversation tests so that `wait: 3d` takes no time.
 
 use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 
@@ -17,7 +18,13 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now().trunc_subsecs(6)
+        // Truncated as integers before the one conversion to a date: `Utc::now()` and then
+        // `trunc_subsecs` converted twice, and the clock is read for every message.
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(since) => DateTime::from_timestamp(since.as_secs() as i64, since.subsec_micros() * 1_000)
+                .unwrap_or_else(|| Utc::now().trunc_subsecs(6)),
+            Err(_) => Utc::now().trunc_subsecs(6), // a clock set before 1970
+        }
     }
 }
 
@@ -53,5 +60,13 @@ mod tests {
     #[test]
     fn the_system_clock_keeps_microseconds() {
         assert_eq!(SystemClock.now().timestamp_subsec_nanos() % 1_000, 0);
+    }
+
+    #[test]
+    fn the_system_clock_tells_the_time_chrono_tells() {
+        let before = Utc::now().trunc_subsecs(6);
+        let now = SystemClock.now();
+        let after = Utc::now();
+        assert!(before <= now && now <= after, "{before} <= {now} <= {after}");
     }
 }

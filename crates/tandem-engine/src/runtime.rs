@@ -224,8 +224,11 @@ impl Runtime {
 
     /// Chats in line that free agents can take, and chats whose place in line got better.
     fn desk_moves(&self) -> Vec<Work> {
-        let now = self.clock.now();
         let mut desk = self.desk();
+        if desk.is_quiet() {
+            return Vec::new();
+        }
+        let now = self.clock.now();
         let mut work: Vec<Work> = desk
             .next_assignments(now)
             .into_iter()

@@ -173,6 +173,15 @@ impl Desk {
         }
     }
 
+    /// Nobody waits and the line is as `moves` last saw it: neither [`next_assignments`] nor
+    /// [`moves`] has anything to say, whatever the time, so the caller need not read the clock.
+    ///
+    /// [`next_assignments`]: Self::next_assignments
+    /// [`moves`]: Self::moves
+    pub fn is_quiet(&self) -> bool {
+        self.waiting.is_empty() && self.moves_seen == Some(self.line_version)
+    }
+
     /// Chats in line that a free agent can take now, in line order, with their agent (reserved).
     pub fn next_assignments(&mut self, now: DateTime<Utc>) -> Vec<(ConversationId, String)> {
         // Checked after every input: with nobody waiting (most of the time) or every agent
@@ -395,7 +404,10 @@ mod tests {
             d.route(&chat("a"), &request(&["orders"], 0, MONDAY), None, now),
             Decision::Assign { agent: "ann".into() }
         );
+        assert!(d.moves(now).is_empty());
+        assert!(d.is_quiet(), "nobody waits and the line was looked at");
         let first = d.route(&chat("b"), &request(&["orders"], 0, "2026-01-05T10:01:00Z"), None, now);
+        assert!(!d.is_quiet(), "someone waits");
         assert_eq!(first, Decision::Queue { position: 1, eta: Duration::minutes(8) });
         let vip = d.route(&chat("c"), &request(&["orders"], 100, "2026-01-05T10:02:00Z"), None, now);
         assert_eq!(vip, Decision::Queue { position: 1, eta: Duration::minutes(8) });
@@ -403,6 +415,7 @@ mod tests {
         d.observe(&with_agent("a", "ann"), now); // the assignment committed
         d.observe(&Conversation::new(chat("a"), UserProfile::default(), now), utc("2026-01-05T10:20:00Z"));
         assert_eq!(d.next_assignments(now), vec![(chat("c"), "ann".to_string())]);
+        assert!(!d.is_quiet(), "b still waits");
         assert_eq!(d.eta(1, &request(&["orders"], 0, MONDAY), now), Duration::minutes(20), "the measured handle time");
     }
 
