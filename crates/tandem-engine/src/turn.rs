@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use tandem_core::{BotAt, CompactString, Conversation, Event, Outbound, Owner, Timer, TimerKind};
 use tandem_flow::bot::{Assignment, RouteCondition, SetValue, Step};
 use tandem_flow::condition::Variables;
-use tandem_flow::template::TemplateId;
+use tandem_flow::template::{TemplateData, TemplateId};
 use tandem_flow::{StepRef, Target};
 use tandem_nlu::IntentScore;
 
@@ -513,6 +513,17 @@ struct DataView<'a> {
     conv: &'a Conversation,
     bot_vars: &'a Map<String, Value>,
     only: Option<&'a [String]>,
+}
+
+impl TemplateData for DataView<'_> {
+    /// A variable's text; the names the view makes of its own (`user`, `sentiment`, ...) are
+    /// left to Handlebars.
+    fn text(&self, name: &str) -> Option<&str> {
+        match name {
+            "user" | "bot" | "fallbacks" | "sentiment" => None,
+            _ => self.conv.vars.get(name)?.as_str(),
+        }
+    }
 }
 
 impl serde::Serialize for DataView<'_> {

@@ -3,8 +3,9 @@
 //! linter.
 
 use handlebars::template::{Parameter, Template, TemplateElement};
-use handlebars::{Handlebars, Path as HbPath, TemplateErrorReason};
+use handlebars::{Handlebars, Path as HbPath, PathSeg, TemplateErrorReason};
 use serde::Serialize;
+use serde_json::Value;
 
 /// A compiled template's handle within its bot.
 pub type TemplateId = usize;
@@ -16,13 +17,41 @@ pub struct Templates {
     entries: Vec<Entry>,
 }
 
+/// What a template reads: serialised for Handlebars, and asked directly for the text of a
+/// plain `{{name}}` (no serialising at all for most messages that fill something in).
+pub trait TemplateData: Serialize {
+    /// The value of the top-level name `name` when it is a string; `None` when it is anything
+    /// else or missing, and Handlebars then renders the template.
+    fn text(&self, name: &str) -> Option<&str>;
+}
+
+impl TemplateData for Value {
+    fn text(&self, name: &str) -> Option<&str> {
+        self.get(name)?.as_str()
+    }
+}
+
+impl<T: TemplateData> TemplateData for &T {
+    fn text(&self, name: &str) -> Option<&str> {
+        (**self).text(name)
+    }
+}
+
 struct Entry {
     name: String,
     literal: Option<String>,
+    /// Its text and plain `{{name}}`s, when that is all it is (see [`Templates::pieces`]).
+    pieces: Option<Vec<Piece>>,
     /// The top-level names it reads, when that is all it needs (see [`roots`]).
     roots: Option<Vec<String>>,
     /// Bytes of its source: a rendered message is about as long.
     source_len: usize,
+}
+
+/// Part of a template that is only text and plain names.
+enum Piece {
+    Text(String),
+    Name(String),
 }
 
 /// Room a rendered message gets beyond its template's length before its buffer grows.
@@ -54,39 +83,93 @@ impl Templates {
         };
         let name = id.to_string();
         let roots = roots(&template);
+        let pieces = if literal.is_none() { self.pieces(&template) } else { None };
         self.registry.register_template(&name, template);
-        self.entries.push(Entry { name, literal, roots, source_len: source.len() });
+        self.entries.push(Entry { name, literal, pieces, roots, source_len: source.len() });
         Ok(id)
     }
 
     /// Render with `data`. A template cannot fail at run time in front of a customer: a
     /// missing value renders empty (the linter reports variables nothing sets).
-    pub fn render<T: Serialize>(&self, id: TemplateId, data: &T) -> String {
+    pub fn render<T: TemplateData>(&self, id: TemplateId, data: &T) -> String {
         self.render_with(id, || data)
     }
 
     /// Render with the data `data()` gives, asked for only when the template has something
     /// to fill in (most messages are plain text).
-    pub fn render_with<T: Serialize>(&self, id: TemplateId, data: impl FnOnce() -> T) -> String {
+    pub fn render_with<T: TemplateData>(&self, id: TemplateId, data: impl FnOnce() -> T) -> String {
         let Some(entry) = self.entries.get(id) else { return String::new() };
-        match &entry.literal {
-            Some(text) => text.clone(),
-            None => {
-                // Into a buffer of our own: `Registry::render` gives its 8 KiB output buffer
-                // as the message, and a message is kept in the outbox and the journal.
-                let mut text = Vec::with_capacity(entry.source_len + RENDERED_SLACK);
-                match self.registry.render_to_write(&entry.name, &data(), &mut text) {
-                    Ok(()) => String::from_utf8(text).unwrap_or_default(),
-                    Err(_) => String::new(),
+        if let Some(text) = &entry.literal {
+            return text.clone();
+        }
+        let data = data();
+        // Into a buffer of our own: `Registry::render` gives its 8 KiB output buffer as the
+        // message, and a message is kept in the outbox and the journal.
+        let mut text = String::with_capacity(entry.source_len + RENDERED_SLACK);
+        if let Some(pieces) = &entry.pieces
+            && fill(pieces, &data, &mut text)
+        {
+            return text;
+        }
+        let mut text = text.into_bytes();
+        text.clear();
+        match self.registry.render_to_write(&entry.name, &data, &mut text) {
+            Ok(()) => String::from_utf8(text).unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// A template's text and plain `{{name}}`s, when that is all it is: filled in without
+    /// Handlebars, as Handlebars would fill them when each name is a string (no escaping,
+    /// no indenting outside partials). A name is only plain when Handlebars renders it as
+    /// the value: a helper's name (`{{len}}`) is not.
+    fn pieces(&self, template: &Template) -> Option<Vec<Piece>> {
+        let mut pieces = Vec::new();
+        for element in &template.elements {
+            match element {
+                TemplateElement::RawString(text) => pieces.push(Piece::Text(text.clone())),
+                TemplateElement::Comment(_) => {}
+                TemplateElement::Expression(h) if h.params.is_empty() && h.hash.is_empty() && !h.block => {
+                    let Parameter::Path(HbPath::Relative((segments, raw))) = &h.name else { return None };
+                    let one_name = matches!(segments.as_slice(), [PathSeg::Named(n)] if n == raw);
+                    if !one_name || !self.renders_as_value(raw) {
+                        return None;
+                    }
+                    pieces.push(Piece::Name(raw.clone()));
                 }
+                _ => return None,
             }
         }
+        Some(pieces)
+    }
+
+    /// True when Handlebars renders `{{name}}` as the string `name` holds.
+    fn renders_as_value(&self, name: &str) -> bool {
+        const PROBE: &str = "\u{1}probe\u{2}";
+        let source = format!("{{{{{name}}}}}");
+        let data = serde_json::json!({ name: PROBE });
+        self.registry.render_template(&source, &data).is_ok_and(|out| out == PROBE)
     }
 
     /// The top-level names the template reads, when known: its data may leave out the rest.
     pub fn roots(&self, id: TemplateId) -> Option<&[String]> {
         self.entries.get(id).and_then(|e| e.roots.as_deref())
     }
+}
+
+/// Fill `pieces` in from `data` into `out`; false (and `out` half written) when a name is not
+/// a string there.
+fn fill(pieces: &[Piece], data: &impl TemplateData, out: &mut String) -> bool {
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Name(name) => match data.text(name) {
+                Some(value) => out.push_str(value),
+                None => return false,
+            },
+        }
+    }
+    true
 }
 
 /// Compile a template, with a readable error.
@@ -215,6 +298,44 @@ mod tests {
         assert_eq!(templates.roots(id), Some(&["order".to_string(), "user".to_string()][..]));
         let data = serde_json::json!({"order": "ORD-1", "user": {"name": "Kim"}});
         assert_eq!(templates.render(id, &data), "Order ORD-1 for Kim");
+    }
+
+    #[test]
+    fn plain_names_are_filled_in_as_handlebars_fills_them() {
+        let mut handlebars = Handlebars::new();
+        handlebars.register_escape_fn(handlebars::no_escape);
+        let sources = [
+            "Thanks, order {{order}}. Please describe the issue.",
+            "{{order}}{{order}}",
+            "a {{ order }} b {{! a comment }} c",
+            "a {{~order~}} b",
+            "{{{order}}} & {{order}}",
+            "{{len}} and {{if}}",
+            "{{order.id}} {{user.name}}",
+            "{{n}} {{t}} {{nothing}} {{empty}}",
+            "{{list}} {{object}} {{none}}",
+            "naïve {{order}} ✓\n{{order}}",
+        ];
+        let data = serde_json::json!({
+            "order": "<ORD-1 & co>", "len": "x", "if": "y", "user": {"name": "Kim"}, "n": 2.5, "t": true,
+            "empty": "", "list": ["a", 1], "object": {"a": 1}, "none": null,
+        });
+        let mut templates = Templates::default();
+        for source in sources {
+            let id = templates.add(source).unwrap();
+            let expected = handlebars.render_template(source, &data).unwrap_or_default();
+            assert_eq!(templates.render(id, &data), expected, "{source}");
+        }
+        let mut templates = Templates::default();
+        let mut fast = |source: &str| {
+            let id = templates.add(source).unwrap();
+            templates.entries[id].pieces.is_some()
+        };
+        assert!(fast("Thanks, order {{order}}. {{! note }}Bye {{ name }}"));
+        assert!(!fast("{{len}}"), "a helper's name");
+        assert!(!fast("{{user.name}}"), "a path");
+        assert!(!fast("{{#if a}}b{{/if}}"), "a block");
+        assert!(!fast("{{lookup a b}}"), "a helper");
     }
 
     #[test]
