@@ -48,7 +48,7 @@ impl Records {
         let entry = self.table.insert_unique(hasher.hash_one(&record.conversation.id), Box::new(record), |r| {
             hasher.hash_one(&r.conversation.id)
         });
-        &mut **entry.into_mut()
+        entry.into_mut()
     }
 
     fn iter(&self) -> impl Iterator<Item = &Record> {

@@ -8,9 +8,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tandem_core::{
-    Channel, Clock, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage, Store, StoreError, Timer,
-    UserProfile,
+    Channel, Clock, Commit, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage, Store, StoreError,
+    Timer, UserProfile,
 };
 use tandem_handoff::Desk;
 use tokio::sync::{Mutex as AsyncMutex, Notify, Semaphore};
@@ -49,6 +50,19 @@ impl Work {
     fn input(id: ConversationId, input: Input) -> Self {
         Self { id, user: None, input, inbound_id: None, fired_timer: None }
     }
+}
+
+/// A step ready to commit, and what to do once it is committed.
+struct Stepped {
+    commit: Commit,
+    /// The new state, when the desk is to see it: the chat is with a person or waits for one.
+    for_desk: Option<Box<Conversation>>,
+    /// The chat asks to be routed to a person.
+    route: bool,
+    /// Why an agent's action was refused.
+    refused: Option<String>,
+    sets_timer: bool,
+    now: DateTime<Utc>,
 }
 
 /// Runs conversations for one bot.
@@ -255,32 +269,12 @@ impl Runtime {
     }
 
     async fn apply_locked(&self, work: Work) -> Result<(Handled, Option<Work>), RuntimeError> {
-        let id = &work.id;
         // A redelivered message is caught by the commit itself (its platform id is unique),
         // so the hot path makes no separate look-up for it.
-        let now = self.clock.now();
-        let conversation = match self.store.load(id).await? {
-            Some(mut c) => {
-                if let Some(user) = work.user {
-                    c.user = user;
-                }
-                c
-            }
-            None if matches!(work.input, Input::Message { .. }) => {
-                Conversation::new(id.clone(), work.user.unwrap_or_default(), now)
-            }
-            None => return Ok((Handled::Duplicate, None)),
+        let stored = self.store.load(&work.id).await?;
+        let Some(Stepped { commit, for_desk, route, refused, sets_timer, now }) = self.step(work, stored) else {
+            return Ok((Handled::Duplicate, None));
         };
-        // The desk tracks chats with a person or waiting for one: a step that neither starts
-        // nor ends with one (the bot talking) is none of its business, and costs no copy of
-        // the conversation and no turn at the desk's lock.
-        let was_at_desk = conversation.owner.handoff().is_some();
-        let mut transition = self.engine.step(conversation, &work.input, now);
-        let (route, refused) = (transition.effects.route, transition.effects.refused.take());
-        let sets_timer = !transition.effects.set_timers.is_empty();
-        let commit = transition.into_commit(now, work.inbound_id, work.fired_timer);
-        let for_desk =
-            (was_at_desk || commit.conversation.owner.handoff().is_some()).then(|| commit.conversation.clone());
         let outbox = match self.store.commit(commit).await? {
             CommitOutcome::Duplicate => return Ok((Handled::Duplicate, None)),
             CommitOutcome::Committed(outbox) => outbox,
@@ -292,6 +286,7 @@ impl Runtime {
             let mut desk = self.desk();
             desk.observe(&conversation, now);
             let handoff = conversation.owner.handoff().filter(|_| route)?;
+            let id = &conversation.id;
             let decision = desk.route(id, handoff, conversation.last_agent.as_deref(), now);
             Some(Work::input(id.clone(), Input::Routed(decision)))
         });
@@ -301,6 +296,36 @@ impl Runtime {
             None => Handled::Done { delivered },
         };
         Ok((handled, follow_up))
+    }
+
+    /// The engine's step for `work` on its stored conversation (none: a new one, for a
+    /// customer's message), ready to commit; `None` when there is nothing to step. Not async:
+    /// the step's values stay out of the future that waits for the store (2,976 -> 1,576 bytes).
+    fn step(&self, work: Work, stored: Option<Conversation>) -> Option<Stepped> {
+        let now = self.clock.now();
+        let conversation = match stored {
+            Some(mut c) => {
+                if let Some(user) = work.user {
+                    c.user = user;
+                }
+                c
+            }
+            None if matches!(work.input, Input::Message { .. }) => {
+                Conversation::new(work.id, work.user.unwrap_or_default(), now)
+            }
+            None => return None,
+        };
+        // The desk tracks chats with a person or waiting for one: a step that neither starts
+        // nor ends with one (the bot talking) is none of its business, and costs no copy of
+        // the conversation and no turn at the desk's lock.
+        let was_at_desk = conversation.owner.handoff().is_some();
+        let mut transition = self.engine.step(conversation, &work.input, now);
+        let (route, refused) = (transition.effects.route, transition.effects.refused.take());
+        let sets_timer = !transition.effects.set_timers.is_empty();
+        let commit = transition.into_commit(now, work.inbound_id, work.fired_timer);
+        let for_desk = (was_at_desk || commit.conversation.owner.handoff().is_some())
+            .then(|| Box::new(commit.conversation.clone()));
+        Some(Stepped { commit, for_desk, route, refused, sets_timer, now })
     }
 
     /// Deliver in order; stop at the first failure so that order is kept on retry.
