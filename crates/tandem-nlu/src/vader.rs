@@ -192,8 +192,6 @@ const SPECIAL_CASES: [(&str, f64); 9] = [
 /// rather than the standard library's DoS-resistant one (the keys are our own data).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-const ASCII_PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
-
 static LEXICON: LazyLock<FastMap<&'static str, f64>> = LazyLock::new(|| {
     include_str!("../data/vader_lexicon.txt")
         .lines()
@@ -343,7 +341,8 @@ fn describe_emoji(text: &str) -> Cow<'_, str> {
 }
 
 fn strip_punctuation_if_word(token: &str) -> &str {
-    let stripped = token.trim_matches(|c| ASCII_PUNCTUATION.contains(c));
+    // Python's `string.punctuation` is exactly the ASCII punctuation characters (tested).
+    let stripped = token.trim_matches(|c: char| c.is_ascii_punctuation());
     if stripped.chars().count() <= 2 { token } else { stripped }
 }
 
@@ -506,6 +505,13 @@ fn punctuation_emphasis(text: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_punctuation_is_pythons_string_punctuation() {
+        let python = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+        let ours: String = (0..128u8).map(char::from).filter(char::is_ascii_punctuation).collect();
+        assert_eq!(ours, python);
+    }
 
     #[test]
     fn no_emoji_is_ascii_and_phrases_are_split_into_words() {
