@@ -238,8 +238,7 @@ impl<'a> Turn<'a> {
     fn take_route(&mut self, at: StepRef, index: usize) {
         let route = &self.bot().step(at).routes[index];
         self.assign(&route.set);
-        let messages: Vec<TemplateId> = route.say.clone();
-        for t in messages {
+        for &t in &route.say {
             self.say(t, Vec::new());
         }
         match route.goto {
@@ -300,10 +299,9 @@ impl<'a> Turn<'a> {
         if let Some(call) = &step.call {
             self.call(call);
         }
-        let say = step.say.clone();
-        let last = say.len().saturating_sub(1);
+        let last = step.say.len().saturating_sub(1);
         let buttons_on_say = step.ask.is_none() && !step.buttons.is_empty();
-        for (i, t) in say.into_iter().enumerate() {
+        for (i, &t) in step.say.iter().enumerate() {
             let buttons = if buttons_on_say && i == last { step.buttons.clone() } else { Vec::new() };
             self.say(t, buttons);
         }
