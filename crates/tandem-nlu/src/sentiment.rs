@@ -69,11 +69,13 @@ impl SentimentAnalyzer {
         let (patterns, valences): (Vec<&str>, Vec<f64>) =
             built_in.chain(extra.iter().map(|(p, v)| (p.as_str(), *v))).unzip();
         let cues = RegexSetBuilder::new(patterns).case_insensitive(true).build()?;
+        vader::load_lexicons();
         Ok(Self { cues, valences, extension: true })
     }
 
     /// Plain VADER, as Python vaderSentiment scores it.
     pub fn vader_only() -> Self {
+        vader::load_lexicons();
         Self { cues: RegexSet::empty(), valences: Vec::new(), extension: false }
     }
 

@@ -192,15 +192,13 @@ const SPECIAL_CASES: [(&str, f64); 9] = [
 /// rather than the standard library's DoS-resistant one (the keys are our own data).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-static LEXICON: LazyLock<FastMap<&'static str, f64>> = LazyLock::new(|| {
-    include_str!("../data/vader_lexicon.txt")
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.trim().split('\t');
-            Some((fields.next()?, fields.next()?.parse().ok()?))
-        })
-        .collect()
-});
+/// The lexicon file's words and their valences.
+fn lexicon_file() -> impl Iterator<Item = (&'static str, f64)> {
+    include_str!("../data/vader_lexicon.txt").lines().filter_map(|line| {
+        let mut fields = line.trim().split('\t');
+        Some((fields.next()?, fields.next()?.parse().ok()?))
+    })
+}
 
 static EMOJI: LazyLock<FastMap<char, &'static str>> = LazyLock::new(|| {
     include_str!("../data/emoji_utf8_lexicon.txt")
@@ -216,26 +214,46 @@ static EMOJI: LazyLock<FastMap<char, &'static str>> = LazyLock::new(|| {
         .collect()
 });
 
-static BOOSTERS: LazyLock<FastMap<&'static str, f64>> = LazyLock::new(|| {
-    INCREASING
-        .iter()
-        .map(|w| (*w, B_INCR))
-        .chain(DECREASING.iter().filter(|w| !w.is_empty()).map(|w| (*w, B_DECR)))
-        .collect()
+/// The boosters (and dampeners) and their scalars.
+fn boosters() -> impl Iterator<Item = (&'static str, f64)> {
+    INCREASING.iter().map(|w| (*w, B_INCR)).chain(DECREASING.iter().filter(|w| !w.is_empty()).map(|w| (*w, B_DECR)))
+}
+
+/// What the lexicon and the boosters say of a lowercase word, in one table: looked up once for
+/// each word of a message, where the rules asked two tables about the same words again and again.
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    valence: Option<f64>,
+    boost: Option<f64>,
+}
+
+static ENTRIES: LazyLock<FastMap<&'static str, Entry>> = LazyLock::new(|| {
+    let mut entries: FastMap<&'static str, Entry> = FastMap::default();
+    for (word, valence) in lexicon_file() {
+        entries.entry(word).or_default().valence = Some(valence);
+    }
+    for (word, boost) in boosters() {
+        entries.entry(word).or_default().boost = Some(boost);
+    }
+    entries
 });
+
+fn entry(lower: &str) -> Entry {
+    ENTRIES.get(lower).copied().unwrap_or_default()
+}
 
 /// A phrase as its words, split once: the n-grams Python joins and looks up are compared
 /// word by word instead (this built five `format!`s for a word with a valence).
 type Phrases = Vec<(Vec<&'static str>, f64)>;
 
-fn phrases<'a>(of: impl Iterator<Item = (&'a &'static str, &'a f64)>) -> Phrases {
-    of.map(|(text, v)| (text.split(' ').collect(), *v)).collect()
+fn phrases(of: impl Iterator<Item = (&'static str, f64)>) -> Phrases {
+    of.map(|(text, v)| (text.split(' ').collect(), v)).collect()
 }
 
-static SPECIAL_PHRASES: LazyLock<Phrases> = LazyLock::new(|| phrases(SPECIAL_CASES.iter().map(|(s, v)| (s, v))));
+static SPECIAL_PHRASES: LazyLock<Phrases> = LazyLock::new(|| phrases(SPECIAL_CASES.iter().copied()));
 
 /// The boosters of more than one word ("kind of"): only n-grams can be one.
-static BOOSTER_PHRASES: LazyLock<Phrases> = LazyLock::new(|| phrases(BOOSTERS.iter().filter(|(w, _)| w.contains(' '))));
+static BOOSTER_PHRASES: LazyLock<Phrases> = LazyLock::new(|| phrases(boosters().filter(|(w, _)| w.contains(' '))));
 
 static NEGATIONS: LazyLock<HashSet<&'static str, foldhash::fast::FixedState>> =
     LazyLock::new(|| NEGATE.iter().copied().collect());
@@ -246,6 +264,16 @@ static NEGATIONS: LazyLock<HashSet<&'static str, foldhash::fast::FixedState>> =
 pub(crate) enum Reading {
     Python,
     Corrected,
+}
+
+/// Build the lexicons now: otherwise the first message scored builds them, and its customer
+/// waits for it (~1 ms).
+pub(crate) fn load_lexicons() {
+    LazyLock::force(&ENTRIES);
+    LazyLock::force(&EMOJI);
+    LazyLock::force(&NEGATIONS);
+    LazyLock::force(&SPECIAL_PHRASES);
+    LazyLock::force(&BOOSTER_PHRASES);
 }
 
 /// VADER's compound score of `text`, rounded to 4 decimals as Python does.
@@ -269,6 +297,7 @@ fn score(text: &str, reading: Reading) -> f64 {
     // On the stack for a message of up to `WORDS` words: three allocations a message fewer.
     let words: SmallVec<[&str; WORDS]> = text.split_whitespace().map(strip_punctuation_if_word).collect();
     let lower: SmallVec<[Cow<'_, str>; WORDS]> = words.iter().map(|w| lowercase(w)).collect();
+    let entries: SmallVec<[Entry; WORDS]> = lower.iter().map(|w| entry(w)).collect();
     let cap_differential = {
         let caps = words.iter().filter(|w| is_upper(w)).count();
         caps > 0 && caps < words.len()
@@ -276,8 +305,8 @@ fn score(text: &str, reading: Reading) -> f64 {
     let mut sentiments: SmallVec<[f64; WORDS]> = SmallVec::with_capacity(words.len());
     for i in 0..words.len() {
         let is_modifier =
-            BOOSTERS.contains_key(&*lower[i]) || (lower[i] == "kind" && lower.get(i + 1).is_some_and(|n| n == "of"));
-        let valence = if is_modifier { 0.0 } else { valence(&words, &lower, i, cap_differential, reading) };
+            entries[i].boost.is_some() || (lower[i] == "kind" && lower.get(i + 1).is_some_and(|n| n == "of"));
+        let valence = if is_modifier { 0.0 } else { valence(&words, &lower, &entries, i, cap_differential, reading) };
         sentiments.push(valence);
     }
     but_check(&lower, &mut sentiments);
@@ -355,27 +384,32 @@ fn negated(word: &str) -> bool {
     NEGATIONS.contains(word) || word.contains("n't")
 }
 
-fn in_lexicon(word: &str) -> bool {
-    LEXICON.contains_key(word)
-}
-
 /// The lexicon's valence of a lowercase word.
 pub(crate) fn lexicon(word: &str) -> Option<f64> {
-    LEXICON.get(word).copied()
+    ENTRIES.get(word).and_then(|e| e.valence)
 }
 
-fn valence(words: &[&str], lower: &[Cow<'_, str>], i: usize, cap_differential: bool, reading: Reading) -> f64 {
+/// The valence of word `i`; `entries` are what the tables say of each word in `lower`.
+fn valence(
+    words: &[&str],
+    lower: &[Cow<'_, str>],
+    entries: &[Entry],
+    i: usize,
+    cap_differential: bool,
+    reading: Reading,
+) -> f64 {
     let item = &*lower[i];
     let corrected = reading == Reading::Corrected;
+    let in_lexicon = |j: usize| entries[j].valence.is_some();
     let base = if corrected {
-        corrections::cased_emoticon(words[i]).or_else(|| lexicon(item)).or_else(|| corrections::variant(item))
+        corrections::cased_emoticon(words[i]).or(entries[i].valence).or_else(|| corrections::variant(item))
     } else {
-        lexicon(item)
+        entries[i].valence
     };
     let Some(base) = base else { return 0.0 };
     let mut valence = base;
     let repeated_no = corrected && corrections::repeated_no(lower, i);
-    if item == "no" && i + 1 < words.len() && in_lexicon(&lower[i + 1]) && !repeated_no {
+    if item == "no" && i + 1 < words.len() && in_lexicon(i + 1) && !repeated_no {
         valence = 0.0;
     }
     let after_no = (i > 0 && lower[i - 1] == "no")
@@ -389,8 +423,9 @@ fn valence(words: &[&str], lower: &[Cow<'_, str>], i: usize, cap_differential: b
     }
     let mut flipped = false;
     for start in 0..3 {
-        if i > start && !in_lexicon(&lower[i - (start + 1)]) {
-            let mut s = scalar(words[i - (start + 1)], &lower[i - (start + 1)], valence, cap_differential);
+        if i > start && !in_lexicon(i - (start + 1)) {
+            let j = i - (start + 1);
+            let mut s = scalar(words[j], entries[j].boost, valence, cap_differential);
             if start == 1 && s != 0.0 {
                 s *= 0.95;
             }
@@ -410,11 +445,11 @@ fn valence(words: &[&str], lower: &[Cow<'_, str>], i: usize, cap_differential: b
             }
         }
     }
-    least_check(valence, lower, i)
+    least_check(valence, lower, entries, i)
 }
 
-fn scalar(word: &str, lower: &str, valence: f64, cap_differential: bool) -> f64 {
-    let Some(&boost) = BOOSTERS.get(lower) else { return 0.0 };
+fn scalar(word: &str, boost: Option<f64>, valence: f64, cap_differential: bool) -> f64 {
+    let Some(boost) = boost else { return 0.0 };
     let mut scalar = if valence < 0.0 { -boost } else { boost };
     if is_upper(word) && cap_differential {
         scalar += if valence > 0.0 { C_INCR } else { -C_INCR };
@@ -467,12 +502,13 @@ fn special_idioms_check(mut valence: f64, lower: &[Cow<'_, str>], i: usize) -> f
     valence
 }
 
-fn least_check(valence: f64, lower: &[Cow<'_, str>], i: usize) -> f64 {
-    if i > 1 && !in_lexicon(&lower[i - 1]) && lower[i - 1] == "least" {
+fn least_check(valence: f64, lower: &[Cow<'_, str>], entries: &[Entry], i: usize) -> f64 {
+    let in_lexicon = |j: usize| entries[j].valence.is_some();
+    if i > 1 && !in_lexicon(i - 1) && lower[i - 1] == "least" {
         if lower[i - 2] != "at" && lower[i - 2] != "very" {
             return valence * N_SCALAR;
         }
-    } else if i > 0 && !in_lexicon(&lower[i - 1]) && lower[i - 1] == "least" {
+    } else if i > 0 && !in_lexicon(i - 1) && lower[i - 1] == "least" {
         return valence * N_SCALAR;
     }
     valence
