@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use compact_str::ToCompactString;
+use smallvec::SmallVec;
 use tandem_core::{Channel, ChannelError, ConversationId, Inbound, Outbound, Store, SystemClock, UserProfile};
 use tandem_engine::{MemoryStore, Runtime};
 use tandem_store::{PostgresStore, SqliteStore};
@@ -50,12 +51,13 @@ fn database_url() -> String {
 
 /// Keeps the replies a conversation (its number) has been sent and not yet checked. Every reply
 /// is sent before `Runtime::handle` returns, so the harness takes them right after: at most
-/// one entry per message in flight, not a table of every conversation.
+/// one entry per message in flight, not a table of every conversation. A message of the
+/// workload gets one reply, kept in the entry itself.
 #[derive(Default)]
-struct Replies(Mutex<HashMap<usize, Vec<String>>>);
+struct Replies(Mutex<HashMap<usize, SmallVec<[String; 1]>>>);
 
 impl Replies {
-    fn take(&self, c: usize) -> Vec<String> {
+    fn take(&self, c: usize) -> SmallVec<[String; 1]> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&c).unwrap_or_default()
     }
 }
@@ -123,9 +125,10 @@ fn script(c: usize, turn: usize) -> (Cow<'static, str>, Cow<'static, str>) {
 }
 
 fn inbound(c: usize, turn: usize, text: String) -> Inbound {
+    let chat = c.to_compact_string(); // on the stack
     Inbound {
-        conversation: ConversationId::new("bench", c.to_string()),
-        user: UserProfile { id: c.to_compact_string(), name: "Customer".into() },
+        conversation: ConversationId::new("bench", &chat),
+        user: UserProfile { id: chat, name: "Customer".into() },
         text,
         button: None,
         platform_id: Some(format!("{c}-{turn}")),
