@@ -1,16 +1,22 @@
 //! Time per operation on the engine's hot path, with the reference workload's bot
 //! (crates/tandem-cli/bench/support-dialogue): the pure step function for each kind of turn,
-//! template rendering, route matching, and a commit to the in-memory store.
+//! template rendering, route matching, a commit to the in-memory store, and a whole message
+//! through the runtime (the memory benchmark's work, steadier than its wall clock).
 //! `cargo bench -p tandem-engine`.
 
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::json;
-use tandem_core::{Conversation, ConversationId, Store, UserProfile};
-use tandem_engine::{Engine, Input, MemoryStore};
+use tandem_core::{
+    Channel, ChannelError, Conversation, ConversationId, Inbound, Outbound, Store, SystemClock, UserProfile,
+};
+use tandem_engine::{Engine, Input, MemoryStore, Runtime};
 use tandem_flow::bot::RouteCondition;
 use tandem_flow::template::Templates;
 
@@ -130,5 +136,76 @@ fn commit(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, step, template, routes, commit);
+/// A channel that delivers nowhere.
+struct Nowhere;
+
+#[async_trait]
+impl Channel for Nowhere {
+    fn name(&self) -> &str {
+        "bench"
+    }
+    async fn send(&self, _: &ConversationId, _: &Outbound) -> Result<(), ChannelError> {
+        Ok(())
+    }
+}
+
+/// Conversations of the runtime bench: the dialogue runs step-major over these, as in
+/// `tandem bench`, on a new store every 5 × this many messages.
+const LIVE: usize = 1_000;
+
+/// What conversation `c` says at `turn` (0-4): the benchmark's dialogue, every fifth angry.
+fn line(c: usize, turn: usize) -> String {
+    let angry = c.is_multiple_of(5);
+    match turn {
+        0 => "hi".into(),
+        1 => "it's 12345".into(),
+        2 => format!("my order is ORD-{c:05}"),
+        3 if angry => "This is the worst service ever, I am furious!".into(),
+        3 => "The package arrived damaged, can you help?".into(),
+        _ => "thanks".into(),
+    }
+}
+
+fn runtime(c: &mut Criterion) {
+    let engine = Arc::new(engine());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
+    let fresh = || {
+        Runtime::new(engine.clone(), Arc::new(MemoryStore::new()), Arc::new(SystemClock))
+            .with_channel(Arc::new(Nowhere))
+    };
+    c.bench_function("runtime: one message, memory store", |b| {
+        b.iter_custom(|iters| {
+            let mut took = Duration::ZERO;
+            let mut done = 0;
+            while done < iters {
+                let runtime = fresh();
+                let batch = (iters - done).min(5 * LIVE as u64) as usize;
+                let inbound: Vec<Inbound> = (0..batch)
+                    .map(|k| {
+                        let (c, turn) = (k % LIVE, k / LIVE);
+                        Inbound {
+                            conversation: ConversationId::new("bench", c.to_string()),
+                            user: UserProfile { id: c.to_string().into(), name: "Customer".into() },
+                            text: line(c, turn),
+                            button: None,
+                            platform_id: Some(format!("{c}-{turn}")),
+                            sentiment: None,
+                        }
+                    })
+                    .collect();
+                let started = Instant::now();
+                rt.block_on(async {
+                    for message in inbound {
+                        black_box(runtime.handle(message).await.expect("handled"));
+                    }
+                });
+                took += started.elapsed();
+                done += batch as u64;
+            }
+            took
+        })
+    });
+}
+
+criterion_group!(benches, step, template, routes, commit, runtime);
 criterion_main!(benches);
