@@ -66,6 +66,11 @@ pub(crate) fn start(
     Ok(sender)
 }
 
+/// The writer's page cache. Loads of live conversations do not read the file
+/// ([`crate::live`]), so the writer's pages are mostly the tables' last pages and the indexes'
+/// inner ones; SQLite's default is 2 MiB.
+const WRITER_CACHE_KIB: u32 = 1024;
+
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -77,7 +82,7 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     // the concurrent benchmark while every commit had one).
     conn.execute_batch(&format!(
         "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
-         PRAGMA wal_autocheckpoint = {WAL_PAGES_PER_CHECKPOINT};"
+         PRAGMA wal_autocheckpoint = {WAL_PAGES_PER_CHECKPOINT}; PRAGMA cache_size = -{WRITER_CACHE_KIB};"
     ))?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
