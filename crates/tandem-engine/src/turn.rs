@@ -513,26 +513,30 @@ struct DataView<'a> {
     only: Option<&'a [String]>,
 }
 
+/// Names the view fills from the conversation and the bot, never from a variable of the name.
+const VIEW_OWN_NAMES: [&str; 3] = ["user", "bot", "fallbacks"];
+
 impl TemplateData for DataView<'_> {
-    /// A variable's text; the names the view makes of its own (`user`, `sentiment`, ...) are
-    /// left to Handlebars.
+    /// A variable's text. The view's own names, and `sentiment` (the conversation's, when it
+    /// has one), are left to Handlebars.
     fn text(&self, name: &str) -> Option<&str> {
-        match name {
-            "user" | "bot" | "fallbacks" | "sentiment" => None,
-            _ => self.conv.vars.get(name)?.as_str(),
+        if VIEW_OWN_NAMES.contains(&name) || name == "sentiment" {
+            return None;
         }
+        self.conv.vars.get(name)?.as_str()
     }
 }
 
 impl serde::Serialize for DataView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        const OWN: [&str; 3] = ["user", "bot", "fallbacks"];
         let wanted = |name: &str| self.only.is_none_or(|only| only.iter().any(|n| n == name));
         let user = &self.conv.user;
         let mut map = serializer.serialize_map(None)?;
         let sentiment = self.conv.sentiment.as_ref().filter(|_| wanted("sentiment"));
-        let shown = |name: &str| !OWN.contains(&name) && wanted(name) && !(name == "sentiment" && sentiment.is_some());
+        let shown = |name: &str| {
+            !VIEW_OWN_NAMES.contains(&name) && wanted(name) && !(name == "sentiment" && sentiment.is_some())
+        };
         for (name, value) in self.conv.vars.iter().filter(|(name, _)| shown(name)) {
             map.serialize_entry(name, value)?;
         }
