@@ -6,6 +6,7 @@
 //! conversation tests (`*.test.yaml`) through that same runtime.
 
 mod answer;
+mod conversation_locks;
 mod engine;
 mod escalate;
 mod journal_log;

@@ -14,8 +14,9 @@ use tandem_core::{
     Timer, UserProfile,
 };
 use tandem_handoff::Desk;
-use tokio::sync::{Mutex as AsyncMutex, Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore};
 
+use crate::conversation_locks::ConversationLocks;
 use crate::engine::{AgentAction, Engine, Input};
 
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +72,7 @@ pub struct Runtime {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     channels: HashMap<String, Arc<dyn Channel>>,
-    locks: Mutex<HashMap<ConversationId, Arc<AsyncMutex<()>>>>,
+    locks: ConversationLocks,
     desk: Mutex<Desk>,
     /// Told when a step sets a timer, so the timer loop can wake for it.
     timer_set: Notify,
@@ -86,7 +87,7 @@ pub const MESSAGES_IN_FLIGHT: usize = 1024;
 impl Runtime {
     pub fn new(engine: Arc<Engine>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
         let desk = Mutex::new(Desk::new(engine.bot.roster.clone()));
-        let locks = Mutex::new(HashMap::new());
+        let locks = ConversationLocks::new();
         let in_flight = Semaphore::new(MESSAGES_IN_FLIGHT);
         Self { engine, store, clock, channels: HashMap::new(), locks, desk, timer_set: Notify::new(), in_flight }
     }
@@ -184,8 +185,7 @@ impl Runtime {
         }
         let mut delivered = 0;
         for (id, messages) in by_conversation {
-            let lock = self.lock_for(&id);
-            let _guard = lock.lock().await;
+            let _taken = self.locks.lock(&id).await;
             delivered += self.deliver(&messages).await?;
         }
         Ok(delivered)
@@ -259,13 +259,8 @@ impl Runtime {
     }
 
     async fn apply(&self, work: Work) -> Result<(Handled, Option<Work>), RuntimeError> {
-        let id = work.id.clone();
-        let lock = self.lock_for(&id);
-        let guard = lock.lock().await;
-        let result = self.apply_locked(work).await;
-        drop(guard);
-        self.release(&id, lock);
-        result
+        let _taken = self.locks.lock(&work.id).await;
+        self.apply_locked(work).await
     }
 
     async fn apply_locked(&self, work: Work) -> Result<(Handled, Option<Work>), RuntimeError> {
@@ -351,20 +346,6 @@ impl Runtime {
 
     fn desk(&self) -> std::sync::MutexGuard<'_, Desk> {
         self.desk.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn lock_for(&self, id: &ConversationId) -> Arc<AsyncMutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-        locks.entry(id.clone()).or_default().clone()
-    }
-
-    /// Forget the lock of a conversation nobody else is waiting on.
-    fn release(&self, id: &ConversationId, lock: Arc<AsyncMutex<()>>) {
-        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
-        // One reference in the map, one here: nobody else holds or waits for it.
-        if Arc::strong_count(&lock) == 2 {
-            locks.remove(id);
-        }
     }
 }
 
