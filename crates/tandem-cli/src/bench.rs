@@ -96,10 +96,20 @@ async fn exchange(
 }
 
 /// What conversation `c` says at `turn` (1-5), and the one reply it must get. Only the lines
-/// with an order number are made for the conversation: the harness's own allocations count
-/// in the measured time.
+/// with an order number are made for the conversation, and without `format!`: the harness's
+/// own work counts in the measured time.
 fn script(c: usize, turn: usize) -> (Cow<'static, str>, Cow<'static, str>) {
-    let order = || format!("ORD-{:05}", c % 100_000);
+    let order = || {
+        let mut digits = (c % 100_000).to_compact_string(); // on the stack
+        while digits.len() < 5 {
+            digits.insert(0, '0');
+        }
+        digits
+    };
+    let with_order = |before: &str, after: &str| {
+        let digits = order();
+        Cow::Owned([before, "ORD-", &digits, after].concat())
+    };
     let angry = c.is_multiple_of(5);
     match turn {
         1 => ("hi".into(), "Hi! I'm the support bot. What is your order number?".into()),
@@ -107,17 +117,14 @@ fn script(c: usize, turn: usize) -> (Cow<'static, str>, Cow<'static, str>) {
             "it's 12345".into(),
             "Sorry, that is not a valid order number (format ABC-12345). Please try again.".into(),
         ),
-        3 => {
-            let order = order();
-            (format!("my order is {order}").into(), format!("Thanks, order {order}. Please describe the issue.").into())
-        }
+        3 => (with_order("my order is ", ""), with_order("Thanks, order ", ". Please describe the issue.")),
         4 if angry => (
             "This is the worst service ever, I am furious!".into(),
             "I'm sorry for the trouble. I'm transferring you to a human agent (Alice).".into(),
         ),
         4 => (
             "The package arrived damaged, can you help?".into(),
-            format!("I've opened a ticket for {}. Anything else?", order()).into(),
+            with_order("I've opened a ticket for ", ". Anything else?"),
         ),
         _ if angry => ("thanks".into(), "Agent Alice has been notified and will join shortly.".into()),
         _ => ("thanks".into(), "Glad I could help. Goodbye!".into()),
@@ -126,12 +133,13 @@ fn script(c: usize, turn: usize) -> (Cow<'static, str>, Cow<'static, str>) {
 
 fn inbound(c: usize, turn: usize, text: String) -> Inbound {
     let chat = c.to_compact_string(); // on the stack
+    let platform_id = [chat.as_str(), "-", &turn.to_compact_string()].concat();
     Inbound {
         conversation: ConversationId::new("bench", &chat),
         user: UserProfile { id: chat, name: "Customer".into() },
         text,
         button: None,
-        platform_id: Some(format!("{c}-{turn}")),
+        platform_id: Some(platform_id),
         sentiment: None,
     }
 }
@@ -253,4 +261,18 @@ pub(crate) fn rss_kib(field: &str) -> u64 {
                 .and_then(|v| v.parse().ok())
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_numbers_are_five_digits_of_the_conversation_modulo_100000() {
+        assert_eq!(script(42, 3).0, "my order is ORD-00042");
+        assert_eq!(script(123_456, 3).1, "Thanks, order ORD-23456. Please describe the issue.");
+        assert_eq!(script(7, 4).1, "I've opened a ticket for ORD-00007. Anything else?");
+        assert_eq!(script(100_000, 3).0, "my order is ORD-00000");
+        assert_eq!(inbound(17, 5, "thanks".into()).platform_id.as_deref(), Some("17-5"));
+    }
 }

@@ -14,6 +14,16 @@ const MESSAGES: [&str; 4] = [
     "can I talk to a real person please",
 ];
 
+/// The customer's lines of `tandem bench`'s dialogue: plain chat, most of it with no cue.
+const DIALOGUE: [&str; 6] = [
+    "hi",
+    "it's 12345",
+    "my order is ORD-00042",
+    "This is the worst service ever, I am furious!",
+    "The package arrived damaged, can you help?",
+    "thanks",
+];
+
 fn matcher() -> IntentMatcher {
     let intent = |name: &str, patterns: &[&str], examples: &[&str]| IntentDefinition {
         name: name.into(),
@@ -49,6 +59,13 @@ fn understanding(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % MESSAGES.len();
             black_box(sentiment.score(black_box(MESSAGES[i])))
+        })
+    });
+    c.bench_function("sentiment per message, the benchmark's dialogue", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i = (i + 1) % DIALOGUE.len();
+            black_box(sentiment.score(black_box(DIALOGUE[i])))
         })
     });
 }
