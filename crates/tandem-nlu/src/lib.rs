@@ -11,6 +11,7 @@ mod linear_svm;
 pub mod sentiment;
 pub mod vader;
 mod vader_corrections;
+mod vader_words;
 pub mod word_vectors;
 
 pub use intents::{

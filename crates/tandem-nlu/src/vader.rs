@@ -14,6 +14,7 @@ use std::sync::LazyLock;
 use smallvec::SmallVec;
 
 use crate::vader_corrections as corrections;
+use crate::vader_words::{self, Lowered, WORDS};
 
 const B_INCR: f64 = 0.293;
 const B_DECR: f64 = -0.293;
@@ -287,17 +288,15 @@ pub fn compound_corrected(text: &str) -> f64 {
     score(text, Reading::Corrected)
 }
 
-/// Words of a message scored without allocating: most chat messages are shorter.
-const WORDS: usize = 24;
-
 fn score(text: &str, reading: Reading) -> f64 {
     let unescaped = (reading == Reading::Corrected).then(|| corrections::unescape_html(text)).flatten();
     let text = unescaped.as_deref().unwrap_or(text);
     let text = describe_emoji(text);
-    // On the stack for a message of up to `WORDS` words: three allocations a message fewer.
-    let words: SmallVec<[&str; WORDS]> = text.split_whitespace().map(strip_punctuation_if_word).collect();
-    let lower: SmallVec<[Cow<'_, str>; WORDS]> = words.iter().map(|w| lowercase(w)).collect();
-    let entries: SmallVec<[Entry; WORDS]> = lower.iter().map(|w| entry(w)).collect();
+    let words = vader_words::split(&text);
+    let lowered = Lowered::new(&words);
+    let lower = lowered.words(&words);
+    let mut entries: SmallVec<[Entry; WORDS]> = SmallVec::new();
+    entries.extend(lower.iter().map(|w| entry(w)));
     let cap_differential = {
         let caps = words.iter().filter(|w| is_upper(w)).count();
         caps > 0 && caps < words.len()
@@ -305,7 +304,7 @@ fn score(text: &str, reading: Reading) -> f64 {
     let mut sentiments: SmallVec<[f64; WORDS]> = SmallVec::with_capacity(words.len());
     for i in 0..words.len() {
         let is_modifier =
-            entries[i].boost.is_some() || (lower[i] == "kind" && lower.get(i + 1).is_some_and(|n| n == "of"));
+            entries[i].boost.is_some() || (lower[i] == "kind" && lower.get(i + 1).is_some_and(|&n| n == "of"));
         let valence = if is_modifier { 0.0 } else { valence(&words, &lower, &entries, i, cap_differential, reading) };
         sentiments.push(valence);
     }
@@ -335,15 +334,6 @@ pub fn normalise(sum: f64) -> f64 {
     (sum / (sum * sum + ALPHA).sqrt()).clamp(-1.0, 1.0)
 }
 
-/// `word` in lower case; most words already are, and are not copied.
-fn lowercase(word: &str) -> Cow<'_, str> {
-    if word.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-        Cow::Borrowed(word)
-    } else {
-        Cow::Owned(word.to_lowercase())
-    }
-}
-
 fn describe_emoji(text: &str) -> Cow<'_, str> {
     // No emoji is ASCII (tested), so most characters need no look-up.
     if !text.chars().any(|ch| !ch.is_ascii() && EMOJI.contains_key(&ch)) {
@@ -369,14 +359,12 @@ fn describe_emoji(text: &str) -> Cow<'_, str> {
     Cow::Owned(out.trim().to_string())
 }
 
-fn strip_punctuation_if_word(token: &str) -> &str {
-    // Python's `string.punctuation` is exactly the ASCII punctuation characters (tested).
-    let stripped = token.trim_matches(|c: char| c.is_ascii_punctuation());
-    if stripped.chars().count() <= 2 { token } else { stripped }
-}
-
 /// Python's `str.isupper()`: some cased character, none lowercase.
 fn is_upper(word: &str) -> bool {
+    if word.is_ascii() {
+        let bytes = word.as_bytes();
+        return bytes.iter().any(u8::is_ascii_uppercase) && !bytes.iter().any(u8::is_ascii_lowercase);
+    }
     word.chars().any(char::is_uppercase) && !word.chars().any(char::is_lowercase)
 }
 
@@ -392,13 +380,13 @@ pub(crate) fn lexicon(word: &str) -> Option<f64> {
 /// The valence of word `i`; `entries` are what the tables say of each word in `lower`.
 fn valence(
     words: &[&str],
-    lower: &[Cow<'_, str>],
+    lower: &[&str],
     entries: &[Entry],
     i: usize,
     cap_differential: bool,
     reading: Reading,
 ) -> f64 {
-    let item = &*lower[i];
+    let item = lower[i];
     let corrected = reading == Reading::Corrected;
     let in_lexicon = |j: usize| entries[j].valence.is_some();
     let base = if corrected {
@@ -457,8 +445,8 @@ fn scalar(word: &str, boost: Option<f64>, valence: f64, cap_differential: bool) 
     scalar
 }
 
-fn negation_check(valence: f64, lower: &[Cow<'_, str>], start: usize, i: usize) -> f64 {
-    let w = |back: usize| &*lower[i - back];
+fn negation_check(valence: f64, lower: &[&str], start: usize, i: usize) -> f64 {
+    let w = |back: usize| lower[i - back];
     match start {
         0 if negated(w(1)) => valence * N_SCALAR,
         1 if w(2) == "never" && (w(1) == "so" || w(1) == "this") => valence * 1.25,
@@ -473,9 +461,9 @@ fn negation_check(valence: f64, lower: &[Cow<'_, str>], start: usize, i: usize) 
     }
 }
 
-fn special_idioms_check(mut valence: f64, lower: &[Cow<'_, str>], i: usize) -> f64 {
+fn special_idioms_check(mut valence: f64, lower: &[&str], i: usize) -> f64 {
     let special = |phrase: &[&str]| SPECIAL_PHRASES.iter().find(|(p, _)| p == phrase).map(|(_, v)| *v);
-    let (w3, w2, w1, w0) = (&*lower[i - 3], &*lower[i - 2], &*lower[i - 1], &*lower[i]);
+    let (w3, w2, w1, w0) = (lower[i - 3], lower[i - 2], lower[i - 1], lower[i]);
     let (one_zero, two_one_zero, two_one) = ([w1, w0], [w2, w1, w0], [w2, w1]);
     let (three_two_one, three_two) = ([w3, w2, w1], [w3, w2]);
     for phrase in [&one_zero[..], &two_one_zero, &two_one, &three_two_one, &three_two] {
@@ -485,12 +473,12 @@ fn special_idioms_check(mut valence: f64, lower: &[Cow<'_, str>], i: usize) -> f
         }
     }
     if lower.len() - 1 > i
-        && let Some(v) = special(&[w0, &lower[i + 1]])
+        && let Some(v) = special(&[w0, lower[i + 1]])
     {
         valence = v;
     }
     if lower.len() - 1 > i + 1
-        && let Some(v) = special(&[w0, &lower[i + 1], &lower[i + 2]])
+        && let Some(v) = special(&[w0, lower[i + 1], lower[i + 2]])
     {
         valence = v;
     }
@@ -502,7 +490,7 @@ fn special_idioms_check(mut valence: f64, lower: &[Cow<'_, str>], i: usize) -> f
     valence
 }
 
-fn least_check(valence: f64, lower: &[Cow<'_, str>], entries: &[Entry], i: usize) -> f64 {
+fn least_check(valence: f64, lower: &[&str], entries: &[Entry], i: usize) -> f64 {
     let in_lexicon = |j: usize| entries[j].valence.is_some();
     if i > 1 && !in_lexicon(i - 1) && lower[i - 1] == "least" {
         if lower[i - 2] != "at" && lower[i - 2] != "very" {
@@ -515,8 +503,8 @@ fn least_check(valence: f64, lower: &[Cow<'_, str>], entries: &[Entry], i: usize
 }
 
 /// Python's `_but_check`, quirk included: each score rescales the *first* equal score.
-fn but_check(lower: &[Cow<'_, str>], sentiments: &mut [f64]) {
-    let Some(bi) = lower.iter().position(|w| w == "but") else { return };
+fn but_check(lower: &[&str], sentiments: &mut [f64]) {
+    let Some(bi) = lower.iter().position(|&w| w == "but") else { return };
     for k in 0..sentiments.len() {
         let sentiment = sentiments[k];
         let si = sentiments.iter().position(|s| *s == sentiment).unwrap_or(k);

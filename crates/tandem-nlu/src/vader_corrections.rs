@@ -15,8 +15,6 @@
 //!   g ("lovin"), superlatives ("coolest", "nicest"). Comparatives ("-er") are not guessed:
 //!   "player" would read as "play".
 
-use std::borrow::Cow;
-
 use crate::vader::lexicon;
 
 /// Emoticons whose case matters, with their valence in the original lexicon.
@@ -28,8 +26,8 @@ pub(crate) fn cased_emoticon(word: &str) -> Option<f64> {
 }
 
 /// Whether the word at `i` is a "no" next to another "no".
-pub(crate) fn repeated_no(lower: &[Cow<'_, str>], i: usize) -> bool {
-    lower[i] == "no" && (lower.get(i + 1).is_some_and(|w| w == "no") || (i > 0 && lower[i - 1] == "no"))
+pub(crate) fn repeated_no(lower: &[&str], i: usize) -> bool {
+    lower[i] == "no" && (lower.get(i + 1).is_some_and(|&w| w == "no") || (i > 0 && lower[i - 1] == "no"))
 }
 
 /// The text with `&lt;`, `&gt;`, `&quot;`, `&#39;` and `&amp;` unescaped, when it has any.
