@@ -44,9 +44,21 @@ pub enum StoreError {
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn load(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError>;
+    /// [`Store::load`] at once, if the store can answer without waiting (a conversation kept
+    /// in memory, or known to be new); `None`: ask `load`. The runtime asks this first: an
+    /// answer at once costs no boxed future (`async_trait` makes one for every call).
+    fn try_load(&self, _id: &ConversationId) -> Option<Result<Option<Conversation>, StoreError>> {
+        None
+    }
     /// True when an inbound message with this platform id was already committed.
     async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError>;
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError>;
+    /// [`Store::commit`] at once, if the store commits without waiting (in memory); otherwise
+    /// the commit back, for `commit`.
+    #[allow(clippy::result_large_err, reason = "the commit is given back as it came, not boxed")]
+    fn try_commit(&self, commit: Commit) -> Result<Result<CommitOutcome, StoreError>, Commit> {
+        Err(commit)
+    }
     /// Timers due at or before `now`, earliest first.
     async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError>;
     /// When the earliest pending timer is due, if any.
@@ -54,6 +66,11 @@ pub trait Store: Send + Sync {
     /// Outbox messages not yet delivered, oldest first.
     async fn undelivered(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError>;
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// [`Store::mark_delivered`] at once, if the store can without waiting; `None`: ask
+    /// `mark_delivered`.
+    fn try_mark_delivered(&self, _ids: &[i64]) -> Option<Result<(), StoreError>> {
+        None
+    }
     /// Conversations a human owns or that wait for one (queued, parked, with an agent), to
     /// rebuild the routing state at start-up.
     async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError>;

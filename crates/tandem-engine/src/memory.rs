@@ -127,22 +127,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
-        self.tables.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-#[async_trait]
-impl Store for MemoryStore {
-    async fn load(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
-        Ok(self.tables().conversations.get(id).map(|r| r.conversation.clone()))
-    }
-
-    async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError> {
-        Ok(self.tables().conversations.get(id).is_some_and(|r| r.seen.contains(platform_id)))
-    }
-
-    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
+    fn write(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let mut guard = self.tables();
         let t = &mut *guard;
         let id = &commit.conversation.id;
@@ -192,6 +177,36 @@ impl Store for MemoryStore {
         Ok(CommitOutcome::Committed(sent))
     }
 
+    fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
+        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    // Everything is answered at once: the hot path asks without waiting (`try_*`), and the
+    // waiting forms give the same answers.
+
+    async fn load(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
+        self.try_load(id).unwrap_or(Ok(None))
+    }
+
+    fn try_load(&self, id: &ConversationId) -> Option<Result<Option<Conversation>, StoreError>> {
+        Some(Ok(self.tables().conversations.get(id).map(|r| r.conversation.clone())))
+    }
+
+    async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError> {
+        Ok(self.tables().conversations.get(id).is_some_and(|r| r.seen.contains(platform_id)))
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
+        self.write(commit)
+    }
+
+    fn try_commit(&self, commit: Commit) -> Result<Result<CommitOutcome, StoreError>, Commit> {
+        Ok(self.write(commit))
+    }
+
     async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {
         let t = self.tables();
         let mut due: Vec<Timer> = t.timers.values().filter(|timer| timer.due <= now).cloned().collect();
@@ -209,11 +224,15 @@ impl Store for MemoryStore {
     }
 
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError> {
+        self.try_mark_delivered(ids).unwrap_or(Ok(()))
+    }
+
+    fn try_mark_delivered(&self, ids: &[i64]) -> Option<Result<(), StoreError>> {
         let mut t = self.tables();
         for id in ids {
             t.outbox.remove(id);
         }
-        Ok(())
+        Some(Ok(()))
     }
 
     async fn handoff_conversations(&self) -> Result<Vec<Conversation>, StoreError> {

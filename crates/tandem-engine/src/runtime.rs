@@ -264,12 +264,20 @@ impl Runtime {
     async fn apply(&self, work: Work) -> Result<(Handled, Option<Work>), RuntimeError> {
         let _taken = self.locks.lock(&work.id).await;
         // A redelivered message is caught by the commit itself (its platform id is unique),
-        // so the hot path makes no separate look-up for it.
-        let stored = self.store.load(&work.id).await?;
+        // so the hot path makes no separate look-up for it. A store that can answer at once (in
+        // memory) is asked without a future first (`Store::try_load`, `try_commit`).
+        let stored = match self.store.try_load(&work.id) {
+            Some(known) => known?,
+            None => self.store.load(&work.id).await?,
+        };
         let Some(Stepped { commit, for_desk, route, refused, sets_timer, now }) = self.step(work, stored) else {
             return Ok((Handled::Duplicate, None));
         };
-        let outbox = match self.store.commit(commit).await? {
+        let outcome = match self.store.try_commit(commit) {
+            Ok(done) => done?,
+            Err(commit) => self.store.commit(commit).await?,
+        };
+        let outbox = match outcome {
             CommitOutcome::Duplicate => return Ok((Handled::Duplicate, None)),
             CommitOutcome::Committed(outbox) => outbox,
         };
@@ -338,7 +346,10 @@ impl Runtime {
             }
         }
         if !done.is_empty() {
-            self.store.mark_delivered(&done).await?;
+            match self.store.try_mark_delivered(&done) {
+                Some(marked) => marked?,
+                None => self.store.mark_delivered(&done).await?,
+            }
         }
         Ok(done.len())
     }

@@ -58,16 +58,20 @@ macro_rules! sql_store {
             #[async_trait::async_trait]
             impl Store for $store {
                 async fn load(&self, id: &ConversationId) -> Result<Option<Conversation>, StoreError> {
-                    let key = id.key();
-                    if let Some(state) = self.live_state(&key) {
-                        return from_json(&state).map(Some);
-                    }
-                    if self.certainly_absent(&key) {
-                        return Ok(None);
+                    if let Some(known) = self.try_load(id) {
+                        return known;
                     }
                     let row =
-                        sqlx::query(queries::LOAD).bind(key).fetch_optional(&self.pool).await.map_err(db_error)?;
+                        sqlx::query(queries::LOAD).bind(id.key()).fetch_optional(&self.pool).await.map_err(db_error)?;
                     row.map(|r| from_json(r.get::<&str, _>(0))).transpose()
+                }
+
+                fn try_load(&self, id: &ConversationId) -> Option<Result<Option<Conversation>, StoreError>> {
+                    let key = id.key();
+                    if let Some(state) = self.live_state(key) {
+                        return Some(from_json(&state).map(Some));
+                    }
+                    self.certainly_absent(key).then_some(Ok(None))
                 }
 
                 async fn seen_inbound(&self, id: &ConversationId, platform_id: &str) -> Result<bool, StoreError> {

@@ -58,6 +58,33 @@ pub async fn every_rule(store: &dyn Store) {
     a_timer_fires_once_and_cancelled_timers_never(store).await;
     a_failed_commit_writes_nothing(store).await;
     a_failed_step_leaves_the_last_committed_state(store).await;
+    answers_at_once_are_the_answers_awaited(store).await;
+}
+
+/// `try_load`, `try_commit` and `try_mark_delivered` answer as `load`, `commit` and
+/// `mark_delivered` do, when a store answers them at all.
+pub async fn answers_at_once_are_the_answers_awaited(store: &dyn Store) {
+    let c = conversation("at-once");
+    assert!(matches!(store.try_load(&c.id), None | Some(Ok(None))), "a new conversation");
+    let committed = match store.try_commit(commit(&c, Some("m1"), 1)) {
+        Ok(done) => done.unwrap(),
+        Err(commit) => store.commit(commit).await.unwrap(),
+    };
+    let CommitOutcome::Committed(outbox) = committed else { panic!("not committed") };
+    if let Some(loaded) = store.try_load(&c.id) {
+        assert_eq!(loaded.unwrap(), Some(c.clone()));
+    }
+    assert_eq!(store.load(&c.id).await.unwrap(), Some(c.clone()));
+    if let Ok(again) = store.try_commit(commit(&c, Some("m1"), 3)) {
+        assert_eq!(again.unwrap(), CommitOutcome::Duplicate);
+    }
+    let ids: Vec<i64> = outbox.iter().map(|m| m.id).collect();
+    match store.try_mark_delivered(&ids) {
+        Some(marked) => marked.unwrap(),
+        None => store.mark_delivered(&ids).await.unwrap(),
+    }
+    store.flush().await.unwrap();
+    assert!(!store.undelivered(100).await.unwrap().iter().any(|m| ids.contains(&m.id)));
 }
 
 pub async fn state_journal_and_outbox_round_trip(store: &dyn Store) {

@@ -153,6 +153,7 @@ async fn the_memory_store_keeps_the_same_contract() {
     contract::state_journal_and_outbox_round_trip(&store).await;
     contract::a_redelivered_inbound_message_writes_nothing(&store).await;
     contract::a_timer_fires_once_and_cancelled_timers_never(&store).await;
+    contract::answers_at_once_are_the_answers_awaited(&store).await;
 }
 
 #[tokio::test]
