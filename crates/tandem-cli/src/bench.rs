@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use compact_str::ToCompactString;
-use smallvec::SmallVec;
+use foldhash::fast::FixedState;
 use tandem_core::{Channel, ChannelError, ConversationId, Inbound, Outbound, Store, SystemClock, UserProfile};
 use tandem_engine::{MemoryStore, Runtime};
 use tandem_store::{PostgresStore, SqliteStore};
@@ -49,16 +49,37 @@ fn database_url() -> String {
     std::env::var("TANDEM_DATABASE_URL").unwrap_or_else(|_| PostgresStore::LOCAL_URL.into())
 }
 
-/// Keeps the replies a conversation (its number) has been sent and not yet checked. Every reply
-/// is sent before `Runtime::handle` returns, so the harness takes them right after: at most
-/// one entry per message in flight, not a table of every conversation. A message of the
-/// workload gets one reply, kept in the entry itself.
+/// The reply each conversation (its number) with a message in flight must get, checked as it
+/// is sent, so no copy of its text is kept: at most one entry per message in flight, not a
+/// table of every conversation.
 #[derive(Default)]
-struct Replies(Mutex<HashMap<usize, SmallVec<[String; 1]>>>);
+struct Replies(Mutex<HashMap<usize, Check, FixedState>>);
+
+/// The one reply a conversation's message must get, and what it got.
+#[derive(Default)]
+struct Check {
+    expected: Cow<'static, str>,
+    right: usize,
+    wrong: Vec<String>,
+}
 
 impl Replies {
-    fn take(&self, c: usize) -> SmallVec<[String; 1]> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&c).unwrap_or_default()
+    /// Conversation `c`'s next message must be answered with `expected`.
+    fn expect(&self, c: usize, expected: Cow<'static, str>) {
+        // A reply that came with no message in flight stays on record as wrong.
+        self.checks().entry(c).or_default().expected = expected;
+    }
+
+    /// What was wrong with the replies to conversation `c`'s message, if anything.
+    fn checked(&self, c: usize, turn: usize) -> Option<String> {
+        let Check { expected, right, wrong } = self.checks().remove(&c).unwrap_or_default();
+        (right != 1 || !wrong.is_empty()).then(|| {
+            format!("mismatch: conversation {c}, turn {turn}: {right} right, got {wrong:?}, expected [{expected:?}]")
+        })
+    }
+
+    fn checks(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Check, FixedState>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -72,7 +93,13 @@ impl Channel for Replies {
             .chat()
             .parse()
             .map_err(|_| ChannelError { channel: "bench".into(), reason: format!("not a benchmark chat: {id}") })?;
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(c).or_default().push(message.text.clone());
+        let mut checks = self.checks();
+        let check = checks.entry(c).or_default();
+        if check.right == 0 && message.text == check.expected {
+            check.right = 1;
+        } else {
+            check.wrong.push(message.text.clone());
+        }
         Ok(())
     }
 }
@@ -86,13 +113,11 @@ async fn exchange(
     turn: usize,
 ) -> anyhow::Result<(u32, Option<String>)> {
     let (text, expected) = script(c, turn);
+    replies.expect(c, expected);
     let sent = Instant::now();
     runtime.handle(inbound(c, turn, text.into_owned())).await?;
     let latency = sent.elapsed().as_micros() as u32;
-    let said = replies.take(c);
-    let wrong = (said.len() != 1 || said[0] != expected)
-        .then(|| format!("mismatch: conversation {c}, turn {turn}: got {said:?}, expected [{expected:?}]"));
-    Ok((latency, wrong))
+    Ok((latency, replies.checked(c, turn)))
 }
 
 /// What conversation `c` says at `turn` (1-5), and the one reply it must get. Only the lines
@@ -274,5 +299,25 @@ mod tests {
         assert_eq!(script(7, 4).1, "I've opened a ticket for ORD-00007. Anything else?");
         assert_eq!(script(100_000, 3).0, "my order is ORD-00000");
         assert_eq!(inbound(17, 5, "thanks".into()).platform_id.as_deref(), Some("17-5"));
+    }
+
+    #[tokio::test]
+    async fn a_reply_is_right_only_alone_and_as_expected() {
+        let replies = Replies::default();
+        let id = ConversationId::new("bench", "3");
+        let say = |text: &str| Outbound { from: None, text: text.into(), buttons: vec![] };
+        replies.expect(3, "yes".into());
+        replies.send(&id, &say("yes")).await.unwrap();
+        assert_eq!(replies.checked(3, 1), None);
+        replies.expect(3, "yes".into());
+        assert!(replies.checked(3, 2).is_some(), "no reply");
+        replies.expect(3, "yes".into());
+        replies.send(&id, &say("yes")).await.unwrap();
+        replies.send(&id, &say("yes")).await.unwrap();
+        assert!(replies.checked(3, 3).is_some(), "two replies");
+        replies.send(&id, &say("late")).await.unwrap();
+        replies.expect(3, "yes".into());
+        replies.send(&id, &say("yes")).await.unwrap();
+        assert!(replies.checked(3, 4).unwrap().contains("late"), "a reply with no message in flight");
     }
 }
