@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::{Conversation, ConversationId, Event, JournalEntry, Outbound, OutboxMessage, Timer, TimerId};
+use crate::{Conversation, ConversationId, JournalEntry, Outbound, OutboxMessage, Timer, TimerId};
 
 /// Everything one step of one conversation produced, written in one transaction.
 #[derive(Debug, Clone)]
@@ -81,15 +81,4 @@ pub trait Store: Send + Sync {
     async fn flush(&self) -> Result<(), StoreError> {
         Ok(())
     }
-}
-
-/// The event list of a commit, numbered from the conversation's journal sequence.
-pub fn number_events(conversation: &mut Conversation, at: DateTime<Utc>, events: Vec<Event>) -> Vec<JournalEntry> {
-    events
-        .into_iter()
-        .map(|event| {
-            conversation.journal_seq += 1;
-            JournalEntry { seq: conversation.journal_seq, at, event }
-        })
-        .collect()
 }

@@ -128,7 +128,7 @@ fn commit(c: &mut Criterion) {
                 // run, and its table's growth swamped the figure.)
                 let mut conv = start.clone();
                 conv.id = ConversationId::new("bench", (n % 10_000).to_string());
-                engine.step(conv, &message("it's 12345"), now()).into_commit(now(), Some(n.to_string()), None)
+                engine.step(conv, &message("it's 12345"), now()).into_commit(Some(n.to_string()), None)
             },
             |commit| black_box(rt.block_on(store.commit(commit))),
             BatchSize::SmallInput,

@@ -1,7 +1,7 @@
 //! The pure step function and its inputs and outputs.
 
 use chrono::{DateTime, Duration, Utc};
-use tandem_core::{Commit, Conversation, Event, Outbound, Timer, TimerId, Wants, number_events};
+use tandem_core::{Commit, Conversation, JournalEntry, Outbound, Timer, TimerId, Wants};
 use tandem_flow::Bot;
 use tandem_handoff::Decision;
 use tandem_nlu::IntentMatcher;
@@ -50,7 +50,9 @@ pub struct Effects {
     pub outbound: Vec<Outbound>,
     pub set_timers: Vec<Timer>,
     pub cancel_timers: Vec<TimerId>,
-    pub events: Vec<Event>,
+    /// The step's events, numbered on from the conversation's journal as they happened, at
+    /// the step's time: the store writes them as they are.
+    pub events: Vec<JournalEntry>,
     /// The chat asks for a human: the shell asks the desk and feeds back its decision.
     pub route: bool,
     /// An agent action that could not be done, and why.
@@ -65,18 +67,16 @@ pub struct Transition {
 }
 
 impl Transition {
-    /// What the store writes for this step: the new state, its events numbered into the
-    /// journal at `now`, its outbox and timers, and what caused it (for deduplication).
-    /// `route` and `refused` are for the shell and are not written.
-    pub fn into_commit(self, now: DateTime<Utc>, inbound_id: Option<String>, fired_timer: Option<String>) -> Commit {
-        let mut conversation = self.conversation;
+    /// What the store writes for this step: the new state, its events, its outbox and timers,
+    /// and what caused it (for deduplication). `route` and `refused` are for the shell and are
+    /// not written.
+    pub fn into_commit(self, inbound_id: Option<String>, fired_timer: Option<String>) -> Commit {
         let fx = self.effects;
-        let events = number_events(&mut conversation, now, fx.events);
         Commit {
-            conversation,
+            conversation: self.conversation,
             inbound_id,
             fired_timer,
-            events,
+            events: fx.events,
             outbox: fx.outbound,
             set_timers: fx.set_timers,
             cancel_timers: fx.cancel_timers,

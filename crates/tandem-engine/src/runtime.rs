@@ -324,7 +324,7 @@ impl Runtime {
         let mut transition = self.engine.step(conversation, &work.input, now);
         let (route, refused) = (transition.effects.route, transition.effects.refused.take());
         let sets_timer = !transition.effects.set_timers.is_empty();
-        let commit = transition.into_commit(now, work.inbound_id, work.fired_timer);
+        let commit = transition.into_commit(work.inbound_id, work.fired_timer);
         let for_desk = (was_at_desk || commit.conversation.owner.handoff().is_some())
             .then(|| Box::new(commit.conversation.clone()));
         Some(Stepped { commit, for_desk, route, refused, sets_timer, now })

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
-use tandem_core::{BotAt, CompactString, Conversation, Event, Outbound, Owner, Timer, TimerKind};
+use tandem_core::{BotAt, CompactString, Conversation, Event, JournalEntry, Outbound, Owner, Timer, TimerKind};
 use tandem_flow::bot::{Assignment, RouteCondition, SetValue, Step};
 use tandem_flow::condition::Variables;
 use tandem_flow::template::{TemplateData, TemplateId};
@@ -45,8 +45,10 @@ impl<'a> Turn<'a> {
         Transition { conversation: self.conv, effects: self.fx }
     }
 
+    /// Journal `event`, numbered on from the conversation's last, at the step's time.
     pub(crate) fn record(&mut self, event: Event) {
-        self.fx.events.push(event);
+        self.conv.journal_seq += 1;
+        self.fx.events.push(JournalEntry { seq: self.conv.journal_seq, at: self.now, event });
     }
 
     // ----- inputs -----
