@@ -265,17 +265,17 @@ impl Runtime {
         let _taken = self.locks.lock(&work.id).await;
         // A redelivered message is caught by the commit itself (its platform id is unique),
         // so the hot path makes no separate look-up for it. A store that can answer at once (in
-        // memory) is asked without a future first (`Store::try_load`, `try_commit`).
-        let stored = match self.store.try_load(&work.id) {
-            Some(known) => known?,
-            None => self.store.load(&work.id).await?,
-        };
+        // memory) is asked without a future first (`Store::try_load`, `try_commit`): with an
+        // `if let`, and the commit's future made inside the `match`, as a `match` keeps its
+        // scrutinee (a state's 376 bytes, a commit's 520) in this future across its awaits.
+        let stored =
+            if let Some(known) = self.store.try_load(&work.id) { known? } else { self.store.load(&work.id).await? };
         let Some(Stepped { commit, for_desk, route, refused, sets_timer, now }) = self.step(work, stored) else {
             return Ok((Handled::Duplicate, None));
         };
-        let outcome = match self.store.try_commit(commit) {
+        let outcome = match self.store.try_commit(commit).map_err(|commit| self.store.commit(commit)) {
             Ok(done) => done?,
-            Err(commit) => self.store.commit(commit).await?,
+            Err(waiting) => waiting.await?,
         };
         let outbox = match outcome {
             CommitOutcome::Duplicate => return Ok((Handled::Duplicate, None)),
@@ -284,20 +284,21 @@ impl Runtime {
         if sets_timer {
             self.timer_set.notify_one();
         }
-        let follow_up = for_desk.and_then(|conversation| {
+        // The desk's decision, not yet the work it makes, which is larger: this future keeps
+        // what is held across the delivery (with the two above, 1,208 -> 840 bytes).
+        let routed = for_desk.and_then(|conversation| {
             let mut desk = self.desk();
             desk.observe(&conversation, now);
             let handoff = conversation.owner.handoff().filter(|_| route)?;
-            let id = &conversation.id;
-            let decision = desk.route(id, handoff, conversation.last_agent.as_deref(), now);
-            Some(Work::input(id.clone(), Input::Routed(decision)))
+            let decision = desk.route(&conversation.id, handoff, conversation.last_agent.as_deref(), now);
+            Some((conversation.id, decision))
         });
         let delivered = self.deliver(&outbox).await?;
         let handled = match refused {
             Some(why) => Handled::Refused(why),
             None => Handled::Done { delivered },
         };
-        Ok((handled, follow_up))
+        Ok((handled, routed.map(|(id, decision)| Work::input(id, Input::Routed(decision)))))
     }
 
     /// The engine's step for `work` on its stored conversation (none: a new one, for a
