@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -49,37 +50,40 @@ fn database_url() -> String {
     std::env::var("TANDEM_DATABASE_URL").unwrap_or_else(|_| PostgresStore::LOCAL_URL.into())
 }
 
-/// The reply each conversation (its number) with a message in flight must get, checked as it
-/// is sent, so no copy of its text is kept: at most one entry per message in flight, not a
-/// table of every conversation.
+/// Checks each reply as it is sent against the line the script expects of its conversation
+/// (its number) at the turn under way, so no copy of its text is kept, and keeps what it found
+/// until the harness takes it: an entry per message in flight with a reply, not a table of
+/// every conversation (the concurrent mode has them all in flight at once).
 #[derive(Default)]
-struct Replies(Mutex<HashMap<usize, Check, FixedState>>);
+struct Replies {
+    turn: AtomicUsize,
+    checks: Mutex<HashMap<usize, Check, FixedState>>,
+}
 
-/// The one reply a conversation's message must get, and what it got.
+/// The replies a conversation's message got: right (as expected), and any other.
 #[derive(Default)]
 struct Check {
-    expected: Cow<'static, str>,
     right: usize,
     wrong: Vec<String>,
 }
 
 impl Replies {
-    /// Conversation `c`'s next message must be answered with `expected`.
-    fn expect(&self, c: usize, expected: Cow<'static, str>) {
-        // A reply that came with no message in flight stays on record as wrong.
-        self.checks().entry(c).or_default().expected = expected;
+    /// Replies from now on are to messages of `turn` (turns do not overlap).
+    fn start_turn(&self, turn: usize) {
+        self.turn.store(turn, Ordering::Relaxed);
     }
 
     /// What was wrong with the replies to conversation `c`'s message, if anything.
     fn checked(&self, c: usize, turn: usize) -> Option<String> {
-        let Check { expected, right, wrong } = self.checks().remove(&c).unwrap_or_default();
+        let Check { right, wrong } = self.checks().remove(&c).unwrap_or_default();
         (right != 1 || !wrong.is_empty()).then(|| {
+            let expected = script(c, turn).1;
             format!("mismatch: conversation {c}, turn {turn}: {right} right, got {wrong:?}, expected [{expected:?}]")
         })
     }
 
     fn checks(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Check, FixedState>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.checks.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -93,9 +97,10 @@ impl Channel for Replies {
             .chat()
             .parse()
             .map_err(|_| ChannelError { channel: "bench".into(), reason: format!("not a benchmark chat: {id}") })?;
+        let expected = script(c, self.turn.load(Ordering::Relaxed)).1;
         let mut checks = self.checks();
         let check = checks.entry(c).or_default();
-        if check.right == 0 && message.text == check.expected {
+        if check.right == 0 && message.text == expected {
             check.right = 1;
         } else {
             check.wrong.push(message.text.clone());
@@ -112,10 +117,9 @@ async fn exchange(
     c: usize,
     turn: usize,
 ) -> anyhow::Result<(u32, Option<String>)> {
-    let (text, expected) = script(c, turn);
-    replies.expect(c, expected);
+    let text = script(c, turn).0.into_owned();
     let sent = Instant::now();
-    runtime.handle(inbound(c, turn, text.into_owned())).await?;
+    runtime.handle(inbound(c, turn, text)).await?;
     let latency = sent.elapsed().as_micros() as u32;
     Ok((latency, replies.checked(c, turn)))
 }
@@ -197,6 +201,7 @@ pub async fn run(
     let mut rss_live = rss_base;
     let started = Instant::now();
     for turn in 1..=5 {
+        replies.start_turn(turn);
         let mut outcomes = Vec::with_capacity(conversations);
         if matches!(mode, Mode::Concurrent | Mode::PostgresConcurrent) {
             let mut tasks = tokio::task::JoinSet::new();
@@ -306,18 +311,17 @@ mod tests {
         let replies = Replies::default();
         let id = ConversationId::new("bench", "3");
         let say = |text: &str| Outbound { from: None, text: text.into(), buttons: vec![] };
-        replies.expect(3, "yes".into());
-        replies.send(&id, &say("yes")).await.unwrap();
+        let greeting = script(3, 1).1;
+        replies.start_turn(1);
+        replies.send(&id, &say(&greeting)).await.unwrap();
         assert_eq!(replies.checked(3, 1), None);
-        replies.expect(3, "yes".into());
-        assert!(replies.checked(3, 2).is_some(), "no reply");
-        replies.expect(3, "yes".into());
-        replies.send(&id, &say("yes")).await.unwrap();
-        replies.send(&id, &say("yes")).await.unwrap();
-        assert!(replies.checked(3, 3).is_some(), "two replies");
-        replies.send(&id, &say("late")).await.unwrap();
-        replies.expect(3, "yes".into());
-        replies.send(&id, &say("yes")).await.unwrap();
-        assert!(replies.checked(3, 4).unwrap().contains("late"), "a reply with no message in flight");
+        assert!(replies.checked(3, 1).is_some(), "no reply");
+        replies.send(&id, &say(&greeting)).await.unwrap();
+        replies.send(&id, &say(&greeting)).await.unwrap();
+        assert!(replies.checked(3, 1).is_some(), "two replies");
+        replies.start_turn(2);
+        replies.send(&id, &say(&greeting)).await.unwrap();
+        assert!(replies.checked(3, 2).unwrap().contains("What is your order number?"), "last turn's reply");
+        assert!(replies.checks().is_empty(), "nothing is kept once taken");
     }
 }
