@@ -77,7 +77,7 @@ impl Replies {
     fn checked(&self, c: usize, turn: usize) -> Option<String> {
         let Check { right, wrong } = self.checks().remove(&c).unwrap_or_default();
         (right != 1 || !wrong.is_empty()).then(|| {
-            let expected = script(c, turn).1;
+            let expected = reply(c, turn);
             format!("mismatch: conversation {c}, turn {turn}: {right} right, got {wrong:?}, expected [{expected:?}]")
         })
     }
@@ -97,7 +97,7 @@ impl Channel for Replies {
             .chat()
             .parse()
             .map_err(|_| ChannelError { channel: "bench".into(), reason: format!("not a benchmark chat: {id}") })?;
-        let expected = script(c, self.turn.load(Ordering::Relaxed)).1;
+        let expected = reply(c, self.turn.load(Ordering::Relaxed));
         let mut checks = self.checks();
         let check = checks.entry(c).or_default();
         if check.right == 0 && message.text == expected {
@@ -117,47 +117,50 @@ async fn exchange(
     c: usize,
     turn: usize,
 ) -> anyhow::Result<(u32, Option<String>)> {
-    let text = script(c, turn).0.into_owned();
+    let text = says(c, turn).into_owned();
     let sent = Instant::now();
     runtime.handle(inbound(c, turn, text)).await?;
     let latency = sent.elapsed().as_micros() as u32;
     Ok((latency, replies.checked(c, turn)))
 }
 
-/// What conversation `c` says at `turn` (1-5), and the one reply it must get. Only the lines
-/// with an order number are made for the conversation, and without `format!`: the harness's
-/// own work counts in the measured time.
-fn script(c: usize, turn: usize) -> (Cow<'static, str>, Cow<'static, str>) {
-    let order = || {
-        let mut digits = (c % 100_000).to_compact_string(); // on the stack
-        while digits.len() < 5 {
-            digits.insert(0, '0');
-        }
-        digits
-    };
-    let with_order = |before: &str, after: &str| {
-        let digits = order();
-        Cow::Owned([before, "ORD-", &digits, after].concat())
-    };
-    let angry = c.is_multiple_of(5);
+/// What conversation `c` says at `turn` (1-5). Lines with an order number are made for the
+/// conversation, and without `format!`: the harness's own work counts in the measured time.
+fn says(c: usize, turn: usize) -> Cow<'static, str> {
     match turn {
-        1 => ("hi".into(), "Hi! I'm the support bot. What is your order number?".into()),
-        2 => (
-            "it's 12345".into(),
-            "Sorry, that is not a valid order number (format ABC-12345). Please try again.".into(),
-        ),
-        3 => (with_order("my order is ", ""), with_order("Thanks, order ", ". Please describe the issue.")),
-        4 if angry => (
-            "This is the worst service ever, I am furious!".into(),
-            "I'm sorry for the trouble. I'm transferring you to a human agent (Alice).".into(),
-        ),
-        4 => (
-            "The package arrived damaged, can you help?".into(),
-            with_order("I've opened a ticket for ", ". Anything else?"),
-        ),
-        _ if angry => ("thanks".into(), "Agent Alice has been notified and will join shortly.".into()),
-        _ => ("thanks".into(), "Glad I could help. Goodbye!".into()),
+        1 => "hi".into(),
+        2 => "it's 12345".into(),
+        3 => with_order(c, "my order is ", ""),
+        4 if is_angry(c) => "This is the worst service ever, I am furious!".into(),
+        4 => "The package arrived damaged, can you help?".into(),
+        _ => "thanks".into(),
     }
+}
+
+/// The one reply conversation `c` must get at `turn` (1-5).
+fn reply(c: usize, turn: usize) -> Cow<'static, str> {
+    match turn {
+        1 => "Hi! I'm the support bot. What is your order number?".into(),
+        2 => "Sorry, that is not a valid order number (format ABC-12345). Please try again.".into(),
+        3 => with_order(c, "Thanks, order ", ". Please describe the issue."),
+        4 if is_angry(c) => "I'm sorry for the trouble. I'm transferring you to a human agent (Alice).".into(),
+        4 => with_order(c, "I've opened a ticket for ", ". Anything else?"),
+        _ if is_angry(c) => "Agent Alice has been notified and will join shortly.".into(),
+        _ => "Glad I could help. Goodbye!".into(),
+    }
+}
+
+fn is_angry(c: usize) -> bool {
+    c.is_multiple_of(5)
+}
+
+/// `before`, conversation `c`'s order number (`ORD-` and five digits of c mod 100,000), `after`.
+fn with_order(c: usize, before: &str, after: &str) -> Cow<'static, str> {
+    let mut digits = (c % 100_000).to_compact_string(); // on the stack
+    while digits.len() < 5 {
+        digits.insert(0, '0');
+    }
+    Cow::Owned([before, "ORD-", &digits, after].concat())
 }
 
 fn inbound(c: usize, turn: usize, text: String) -> Inbound {
@@ -299,10 +302,17 @@ mod tests {
 
     #[test]
     fn order_numbers_are_five_digits_of_the_conversation_modulo_100000() {
-        assert_eq!(script(42, 3).0, "my order is ORD-00042");
-        assert_eq!(script(123_456, 3).1, "Thanks, order ORD-23456. Please describe the issue.");
-        assert_eq!(script(7, 4).1, "I've opened a ticket for ORD-00007. Anything else?");
-        assert_eq!(script(100_000, 3).0, "my order is ORD-00000");
+        assert_eq!(says(42, 3), "my order is ORD-00042");
+        assert_eq!(reply(123_456, 3), "Thanks, order ORD-23456. Please describe the issue.");
+        assert_eq!(reply(7, 4), "I've opened a ticket for ORD-00007. Anything else?");
+        assert_eq!(says(100_000, 3), "my order is ORD-00000");
+        assert_eq!(
+            (says(10, 4), reply(10, 5)),
+            (
+                "This is the worst service ever, I am furious!".into(),
+                "Agent Alice has been notified and will join shortly.".into()
+            )
+        );
         assert_eq!(inbound(17, 5, "thanks".into()).platform_id.as_deref(), Some("17-5"));
     }
 
@@ -311,7 +321,7 @@ mod tests {
         let replies = Replies::default();
         let id = ConversationId::new("bench", "3");
         let say = |text: &str| Outbound { from: None, text: text.into(), buttons: vec![] };
-        let greeting = script(3, 1).1;
+        let greeting = reply(3, 1);
         replies.start_turn(1);
         replies.send(&id, &say(&greeting)).await.unwrap();
         assert_eq!(replies.checked(3, 1), None);
