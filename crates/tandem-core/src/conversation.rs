@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -15,11 +16,14 @@ use crate::Variables;
 /// Held as its store key, `channel:chat`, in one shared allocation: an id is copied into the
 /// message's lock, every outbox row and the desk's entries, so a copy is a count, not two new
 /// strings. The chat may contain ':'; a channel's name should not, since a key read back from
-/// a store ([`ConversationId::from_key`]) is split at its first ':'.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// a store ([`ConversationId::from_key`]) is split at its first ':'. The key's hash is made
+/// once, with the id: a message looks its conversation up in several maps (its lock, the
+/// store's records, the desk's), and each hashed the whole key again.
+#[derive(Clone)]
 pub struct ConversationId {
     key: Arc<str>,
-    channel_len: usize,
+    channel_len: u32,
+    hash: u32,
 }
 
 impl ConversationId {
@@ -29,7 +33,10 @@ impl ConversationId {
         key.push_str(channel);
         key.push(':');
         key.push_str(chat);
-        Self { key: key.into(), channel_len: channel.len() }
+        let channel_len = u32::try_from(channel.len()).expect("a channel's name is short");
+        // A fixed seed: equal keys, equal hashes. Maps mix it with their own seeds.
+        let hash = foldhash::fast::FixedState::with_seed(0).hash_one(key.as_str()) as u32;
+        Self { key: key.into(), channel_len, hash }
     }
 
     /// An id from its store key, `channel:chat` (split at the first ':').
@@ -39,16 +46,31 @@ impl ConversationId {
     }
 
     pub fn channel(&self) -> &str {
-        &self.key[..self.channel_len]
+        &self.key[..self.channel_len as usize]
     }
 
     pub fn chat(&self) -> &str {
-        &self.key[self.channel_len + 1..]
+        &self.key[self.channel_len as usize + 1..]
     }
 
     /// The stable text key used by stores: `channel:chat`.
     pub fn key(&self) -> &str {
         &self.key
+    }
+}
+
+impl PartialEq for ConversationId {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.channel_len == other.channel_len && self.key == other.key
+    }
+}
+
+impl Eq for ConversationId {}
+
+impl Hash for ConversationId {
+    /// The hash made with the id: equal ids have equal keys, so equal hashes.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u32(self.hash);
     }
 }
 
@@ -352,6 +374,18 @@ mod tests {
         assert!(ConversationId::new("a", "z") < ConversationId::new("a-b", "a"));
         assert_ne!(ConversationId::new("a:b", "c"), ConversationId::new("a", "b:c"));
         assert_eq!(format!("{id:?}"), r#"ConversationId { channel: "telegram", chat: "42:7" }"#);
+    }
+
+    #[test]
+    fn an_id_hashes_as_its_key_was_hashed_once_and_equal_ids_are_one_map_key() {
+        let hash = |id: &ConversationId| foldhash::fast::FixedState::with_seed(7).hash_one(id);
+        let (id, again) = (ConversationId::new("web", "17"), ConversationId::from_key("web:17"));
+        assert_eq!((&id, hash(&id)), (&again, hash(&again)));
+        assert_ne!(hash(&id), hash(&ConversationId::new("web", "18")));
+        let ids: std::collections::HashSet<ConversationId> =
+            [id.clone(), again, ConversationId::new("web:1", "7"), ConversationId::new("web", "1:7")].into();
+        assert_eq!(ids.len(), 3, "the same key split elsewhere is another id");
+        assert_eq!(std::mem::size_of::<ConversationId>(), 24, "no larger than before its hash");
     }
 
     #[test]
