@@ -301,14 +301,16 @@ fn score(text: &str, reading: Reading) -> f64 {
         let caps = words.iter().filter(|w| is_upper(w)).count();
         caps > 0 && caps < words.len()
     };
+    // As slices: a `SmallVec` asks whether it spilled at every index.
+    let (words, lower, entries) = (&words[..], &lower[..], &entries[..]);
     let mut sentiments: SmallVec<[f64; WORDS]> = SmallVec::with_capacity(words.len());
     for i in 0..words.len() {
         let is_modifier =
             entries[i].boost.is_some() || (lower[i] == "kind" && lower.get(i + 1).is_some_and(|&n| n == "of"));
-        let valence = if is_modifier { 0.0 } else { valence(&words, &lower, &entries, i, cap_differential, reading) };
+        let valence = if is_modifier { 0.0 } else { valence(words, lower, entries, i, cap_differential, reading) };
         sentiments.push(valence);
     }
-    but_check(&lower, &mut sentiments);
+    but_check(lower, &mut sentiments);
     if sentiments.is_empty() {
         return 0.0;
     }
