@@ -122,7 +122,11 @@ impl Runtime {
 
     /// Handle a customer's message.
     pub async fn handle(&self, inbound: Inbound) -> Result<Handled, RuntimeError> {
-        let _turn = self.in_flight.acquire().await.expect("the semaphore is never closed");
+        // A free turn is taken without a future (its making and polling were ~1 % of a message).
+        let _turn = match self.in_flight.try_acquire() {
+            Ok(turn) => turn,
+            Err(_) => self.in_flight.acquire().await.expect("the semaphore is never closed"),
+        };
         let input = Input::Message { text: inbound.text, button: inbound.button, sentiment: inbound.sentiment };
         let work = Work {
             id: inbound.conversation,
