@@ -115,6 +115,11 @@ impl<'a> JournalRun<'a> {
         self.0[0].at
     }
 
+    /// The run's entries, in order.
+    pub fn entries(&self) -> &'a [JournalEntry] {
+        self.0
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

@@ -1,7 +1,8 @@
 //! Every conversation's journal as the memory store keeps it: one log that only grows. Each
-//! step's run of events (its first number, its time, the events) is packed in MessagePack into
-//! a block, appended after the last block of any conversation; a block names where its
-//! conversation's previous one is, so a transcript is read by walking back from the last.
+//! step's run of events (its first number, its time, the events) is packed
+//! ([`crate::journal_codec`]) into a block, appended after the last block of any conversation;
+//! a block names where its conversation's previous one is, so a transcript is read by walking
+//! back from the last.
 //!
 //! As events, a journal took ~1.65 KiB of the ~2.7 a conversation held in the memory benchmark
 //! (an event is 56 bytes, and each of its strings and each run a block of its own). Packed into
@@ -9,9 +10,9 @@
 //! one free among other conversations' things. In the log a step costs its bytes and a 12-byte
 //! header, and nothing is moved. It is only read to show a transcript.
 
-use chrono::DateTime;
-use serde::Deserialize;
-use tandem_core::{Event, JournalEntry, JournalRun, StoreError};
+use tandem_core::{JournalEntry, JournalRun, StoreError};
+
+use crate::journal_codec::{Packer, RecurringTexts, Unpacker, corrupt};
 
 /// Where a block starts in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +33,7 @@ impl BlockAt {
 }
 
 /// All conversations' blocks, in the order they were written.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct JournalLog {
     /// Each of [`CHUNK_BYTES`] (or one block's size, if larger), filled in turn and never
     /// reallocated: the log grows without moving what it holds.
@@ -40,6 +41,8 @@ pub(crate) struct JournalLog {
     /// Where a step's events are packed before they are copied into a chunk; kept, so that
     /// packing allocates nothing.
     scratch: Vec<u8>,
+    /// Texts the blocks name by number.
+    texts: RecurringTexts,
 }
 
 /// The size of a chunk of the log. Its pages are only made resident as they are written.
@@ -49,9 +52,6 @@ const CHUNK_BYTES: usize = 1 << 20;
 /// length of what follows, little-endian.
 const HEADER_BYTES: usize = 8 + 4;
 const NO_BLOCK: u64 = u64::MAX;
-
-/// A run as packed: its first number, its time (seconds and nanoseconds: exact), its events.
-type PackedRun<E> = (u64, i64, u32, E);
 
 impl JournalLog {
     /// Append a step's numbered events as a block after `previous`, its conversation's last
@@ -65,12 +65,8 @@ impl JournalLog {
             return Ok(previous);
         }
         self.scratch.clear();
-        for run in JournalRun::split(entries) {
-            let at = run.at();
-            let run: PackedRun<JournalRun> = (run.seq(), at.timestamp(), at.timestamp_subsec_nanos(), run);
-            rmp_serde::encode::write(&mut self.scratch, &run)
-                .map_err(|e| StoreError::Database(format!("packing journal events: {e}")))?;
-        }
+        let mut packer = Packer::new(&mut self.scratch, &mut self.texts);
+        JournalRun::split(entries).try_for_each(|run| packer.run(run))?;
         let len = u32::try_from(self.scratch.len())
             .map_err(|_| StoreError::Database("a step's journal events take over 4 GiB".into()))?;
         let needed = HEADER_BYTES + self.scratch.len();
@@ -99,14 +95,8 @@ impl JournalLog {
             next = previous;
         }
         let mut entries = Vec::new();
-        for mut rest in blocks.into_iter().rev() {
-            while !rest.is_empty() {
-                let mut reader = rmp_serde::Deserializer::new(&mut rest);
-                let (seq, secs, nanos, events): PackedRun<Vec<Event>> =
-                    Deserialize::deserialize(&mut reader).map_err(|e| corrupt(&e))?;
-                let at = DateTime::from_timestamp(secs, nanos).ok_or_else(|| corrupt(&"a time out of range"))?;
-                entries.extend((seq..).zip(events).map(|(seq, event)| JournalEntry { seq, at, event }));
-            }
+        for block in blocks.into_iter().rev() {
+            Unpacker::new(block, &self.texts).runs_into(&mut entries)?;
         }
         Ok(entries)
     }
@@ -135,15 +125,11 @@ impl JournalLog {
     }
 }
 
-fn corrupt(e: &dyn std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("the journal log: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
+    use chrono::{DateTime, TimeZone, Utc};
     use serde_json::json;
-    use tandem_core::{ActionRefusal, EscalationFired, HandoffRequest, OwnerChange};
+    use tandem_core::{ActionRefusal, EscalationFired, Event, HandoffRequest, OwnerChange};
 
     use super::*;
 
@@ -244,7 +230,7 @@ mod tests {
         let last = log.append(None, &step).unwrap();
         assert_eq!(log.entries(last).unwrap(), step);
         let texts = 21 + 5 + 9 + 7 + 8 + 51 + 5;
-        assert!(log.len() < texts + 120, "{} bytes for {texts} of text", log.len());
+        assert!(log.len() <= texts + 48, "{} bytes for {texts} of text", log.len());
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod answer;
 mod conversation_locks;
 mod engine;
 mod escalate;
+mod journal_codec;
 mod journal_log;
 mod memory;
 mod runtime;
