@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_trait::async_trait;
-use compact_str::ToCompactString;
 use foldhash::fast::FixedState;
 use tandem_core::{Channel, ChannelError, ConversationId, Inbound, Outbound, Store, SystemClock, UserProfile};
 use tandem_engine::{MemoryStore, Runtime};
@@ -156,19 +155,19 @@ fn is_angry(c: usize) -> bool {
 
 /// `before`, conversation `c`'s order number (`ORD-` and five digits of c mod 100,000), `after`.
 fn with_order(c: usize, before: &str, after: &str) -> Cow<'static, str> {
-    let mut digits = (c % 100_000).to_compact_string(); // on the stack
-    while digits.len() < 5 {
-        digits.insert(0, '0');
-    }
-    Cow::Owned([before, "ORD-", &digits, after].concat())
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(c % 100_000);
+    let zeros = &"00000"[digits.len()..];
+    Cow::Owned([before, "ORD-", zeros, digits, after].concat())
 }
 
 fn inbound(c: usize, turn: usize, text: String) -> Inbound {
-    let chat = c.to_compact_string(); // on the stack
-    let platform_id = [chat.as_str(), "-", &turn.to_compact_string()].concat();
+    let (mut chat, mut turn_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let chat = chat.format(c);
+    let platform_id = [chat, "-", turn_digits.format(turn)].concat();
     Inbound {
-        conversation: ConversationId::new("bench", &chat),
-        user: UserProfile { id: chat, name: "Customer".into() },
+        conversation: ConversationId::new("bench", chat),
+        user: UserProfile { id: chat.into(), name: "Customer".into() },
         text,
         button: None,
         platform_id: Some(platform_id),
