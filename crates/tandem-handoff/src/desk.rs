@@ -7,6 +7,8 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use foldhash::fast::RandomState;
+
 use chrono::{DateTime, Duration, Utc};
 use tandem_core::{Conversation, ConversationId, Handoff, Owner};
 
@@ -41,14 +43,19 @@ impl Waiting {
 /// A queued chat's key in line order.
 type Place = (Reverse<i64>, DateTime<Utc>, ConversationId);
 
+/// Chats by id. An id's hash is made with it, so a look-up hashes 4 bytes: foldhash, not the
+/// standard library's SipHash. An agent's chats were a B-tree set, whose look-ups compared keys
+/// along a path: with 2,000 chats with one agent, ~2 % of a benchmark message.
+type ById<V> = HashMap<ConversationId, V, RandomState>;
+
 /// Who has which chats and who waits.
 #[derive(Debug)]
 pub struct Desk {
     roster: Roster,
     away: HashSet<String>,
-    chats: HashMap<String, BTreeSet<ConversationId>>,
-    assigned_at: HashMap<ConversationId, DateTime<Utc>>,
-    waiting: HashMap<ConversationId, Waiting>,
+    chats: HashMap<String, HashSet<ConversationId, RandomState>>,
+    assigned_at: ById<DateTime<Utc>>,
+    waiting: ById<Waiting>,
     /// The queued (not parked) chats of `waiting`, kept in line order.
     line: BTreeSet<Place>,
     idle_since: HashMap<String, DateTime<Utc>>,
@@ -64,8 +71,8 @@ impl Desk {
             roster,
             away: HashSet::new(),
             chats: HashMap::new(),
-            assigned_at: HashMap::new(),
-            waiting: HashMap::new(),
+            assigned_at: ById::default(),
+            waiting: ById::default(),
             line: BTreeSet::new(),
             idle_since: HashMap::new(),
             handled: (Duration::zero(), 0),
@@ -225,11 +232,14 @@ impl Desk {
             .collect()
     }
 
-    /// An agent steps away (their chats go back to the line: the returned ids) or comes back.
+    /// An agent steps away (their chats go back to the line: the returned ids, in order) or
+    /// comes back.
     pub fn set_away(&mut self, agent: &str, away: bool) -> Vec<ConversationId> {
         if away {
             self.away.insert(agent.to_string());
-            self.chats.get(agent).map(|c| c.iter().cloned().collect()).unwrap_or_default()
+            let mut chats: Vec<ConversationId> = self.chats.get(agent).into_iter().flatten().cloned().collect();
+            chats.sort_unstable();
+            chats
         } else {
             self.away.remove(agent);
             Vec::new()
@@ -262,7 +272,7 @@ impl Desk {
     }
 
     fn load(&self, agent: &str) -> usize {
-        self.chats.get(agent).map_or(0, BTreeSet::len)
+        self.chats.get(agent).map_or(0, HashSet::len)
     }
 
     /// The sticky agent if free, else the least loaded free agent, ties by longest idle.
