@@ -6,7 +6,8 @@
 //!
 //! As serde values (rmp-serde, each event tagged with its kind's name), the benchmark's first
 //! four turns took 631 bytes a conversation, most of them kind names and prompts that every
-//! conversation repeats.
+//! conversation repeats; packed this way they take ~250 (the memory benchmark went from 1.59
+//! to 1.21 KiB a conversation).
 
 use chrono::DateTime;
 use foldhash::fast::RandomState;
