@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use smallvec::SmallVec;
 use tandem_core::{
     Channel, Clock, Commit, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage, Store, StoreError,
     Timer, UserProfile,
@@ -337,7 +338,8 @@ impl Runtime {
 
     /// Deliver in order; stop at the first failure so that order is kept on retry.
     async fn deliver(&self, messages: &[OutboxMessage]) -> Result<usize, RuntimeError> {
-        let mut done = Vec::new();
+        // A step sends a message or two: their ids stay on the stack.
+        let mut done: SmallVec<[i64; 4]> = SmallVec::new();
         for message in messages {
             let Some(channel) = self.channels.get(message.conversation.channel()) else {
                 break;
