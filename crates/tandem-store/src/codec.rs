@@ -42,8 +42,8 @@ pub(crate) struct EncodedCommit {
     pub(crate) cancel_timers: Vec<String>,
     /// (id, due, kind)
     pub(crate) set_timers: Vec<(String, i64, String)>,
-    /// (first seq, at, events): see [`journal_rows`]
-    pub(crate) journal: Vec<(i64, i64, String)>,
+    /// See [`journal_rows`].
+    pub(crate) journal: Vec<JournalRow>,
     /// (body, message)
     pub(crate) outbox: Vec<(String, Outbound)>,
     pub(crate) state: Arc<str>,
@@ -73,10 +73,23 @@ impl EncodedCommit {
     }
 }
 
-/// A commit's journal rows: one for each [`JournalRun`] (a step's events), as (first seq, at,
-/// the events as a JSON array). A step writes one row however many events it had.
-fn journal_rows(entries: Vec<JournalEntry>) -> Result<Vec<(i64, i64, String)>, StoreError> {
-    JournalRun::split(&entries).map(|run| Ok((run.seq() as i64, micros(run.at()), to_json(&run)?))).collect()
+/// A journal row: a step's events, numbered `seq..=last_seq`, as a JSON array.
+pub(crate) struct JournalRow {
+    pub(crate) seq: i64,
+    pub(crate) last_seq: i64,
+    pub(crate) at: i64,
+    pub(crate) events: String,
+}
+
+/// A commit's journal rows: one for each [`JournalRun`] (a step's events). A step writes one
+/// row however many events it had.
+fn journal_rows(entries: Vec<JournalEntry>) -> Result<Vec<JournalRow>, StoreError> {
+    JournalRun::split(&entries)
+        .map(|run| {
+            let seq = run.seq() as i64;
+            Ok(JournalRow { seq, last_seq: seq + run.len() as i64 - 1, at: micros(run.at()), events: to_json(&run)? })
+        })
+        .collect()
 }
 
 /// The events of a journal row from `seq` on: a JSON array, or one event object in rows
@@ -101,16 +114,17 @@ mod tests {
         let step = [entry(4, 10, "a"), entry(5, 10, "b"), entry(6, 10, "c")];
         let rows = journal_rows(step.to_vec()).unwrap();
         assert_eq!(rows.len(), 1);
-        let (seq, at, events) = &rows[0];
-        assert_eq!((*seq, *at), (4, 10));
-        assert_eq!(journal_entries(*seq, *at, events).unwrap(), step);
+        let row = &rows[0];
+        assert_eq!((row.seq, row.last_seq, row.at), (4, 6, 10));
+        assert_eq!(journal_entries(row.seq, row.at, &row.events).unwrap(), step);
     }
 
     #[test]
-    fn a_repeated_number_is_a_row_of_its_own_for_the_key_to_refuse() {
+    fn a_repeated_number_is_a_row_of_its_own_for_the_store_to_refuse() {
         let entries = vec![entry(1, 10, "a"), entry(2, 11, "b"), entry(2, 11, "c"), entry(4, 11, "d")];
-        let firsts: Vec<i64> = journal_rows(entries).unwrap().iter().map(|row| row.0).collect();
-        assert_eq!(firsts, [1, 2, 2, 4]);
+        let rows = journal_rows(entries).unwrap();
+        let numbers: Vec<(i64, i64)> = rows.iter().map(|row| (row.seq, row.last_seq)).collect();
+        assert_eq!(numbers, [(1, 1), (2, 2), (2, 2), (4, 4)]);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tandem_core::{CommitOutcome, OutboxMessage, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -173,7 +173,7 @@ fn write_together(
         match write_one(&tx, commit, &mut next_id) {
             Ok(Step::Written(ids)) => outcomes.push(Ok(CommitOutcome::Committed(outbox_messages(commit, ids)))),
             Ok(Step::Seen) => outcomes.push(Ok(CommitOutcome::Duplicate)),
-            Ok(Step::SeenAfterWriting) | Err(_) => {
+            Ok(Step::SeenAfterWriting | Step::OutOfOrder(_)) | Err(_) => {
                 drop(tx); // rolled back
                 return write_apart(conn, commits, delivered, next_outbox_id);
             }
@@ -202,6 +202,10 @@ fn write_apart(
         let outcome = match write_one(&step, commit, &mut next_id_after) {
             Ok(Step::Written(ids)) => Ok(CommitOutcome::Committed(outbox_messages(commit, ids))),
             Ok(Step::Seen | Step::SeenAfterWriting) => Ok(CommitOutcome::Duplicate),
+            Ok(Step::OutOfOrder(OutOfOrder { seq, last })) => Err(StoreError::Database(format!(
+                "the journal of {} is at event {last}: a step's events from {seq} do not follow it",
+                commit.key
+            ))),
             Err(e) => Err(sqlite_error(&e)),
         };
         if let Ok(CommitOutcome::Committed(_)) = outcome {
@@ -226,6 +230,15 @@ enum Step {
     Seen,
     /// Written before, found out after deleting its fired timer: roll that back.
     SeenAfterWriting,
+    /// Its journal's numbers do not follow the conversation's last one; roll back what it
+    /// wrote.
+    OutOfOrder(OutOfOrder),
+}
+
+/// A journal row numbered from `seq` where the conversation's journal is at `last` already.
+struct OutOfOrder {
+    seq: i64,
+    last: i64,
 }
 
 /// Write one step, finding out first whether it was written before; its outbox messages are
@@ -256,11 +269,10 @@ fn write_one(tx: &Connection, c: &EncodedCommit, next_outbox_id: &mut i64) -> ru
     for (id, due, kind) in &c.set_timers {
         set.execute(params![id, c.key, due, kind])?;
     }
-    let mut journal =
-        tx.prepare_cached("INSERT INTO journal (conversation_id, seq, at, events) VALUES (?1, ?2, ?3, ?4)")?;
-    for (seq, at, events) in &c.journal {
-        journal.execute(params![c.key, seq, at, events])?;
-    }
+    let journal = match append_journal(tx, c)? {
+        Ok(end) => end,
+        Err(out_of_order) => return Ok(Step::OutOfOrder(out_of_order)),
+    };
     let mut outbox =
         tx.prepare_cached("INSERT INTO outbox (id, conversation_id, message, created_at) VALUES (?1, ?2, ?3, ?4)")?;
     let mut ids = Vec::with_capacity(c.outbox.len());
@@ -270,11 +282,51 @@ fn write_one(tx: &Connection, c: &EncodedCommit, next_outbox_id: &mut i64) -> ru
         *next_outbox_id += 1;
     }
     tx.prepare_cached(
-        "INSERT INTO conversations (id, state, owner, updated_at) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (id) DO UPDATE SET state = excluded.state, owner = excluded.owner, updated_at = excluded.updated_at",
+        "INSERT INTO conversations (id, state, owner, updated_at, journal_tail, journal_seq) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, owner = excluded.owner, updated_at = excluded.updated_at, \
+         journal_tail = COALESCE(excluded.journal_tail, journal_tail), journal_seq = MAX(excluded.journal_seq, journal_seq)",
     )?
-    .execute(params![c.key, &*c.state, c.owner, c.now])?;
+    .execute(params![c.key, &*c.state, c.owner, c.now, journal.tail, journal.seq])?;
     Ok(Step::Written(ids))
+}
+
+/// Where a conversation's journal ends: its last row and that row's last sequence number.
+#[derive(Default)]
+struct JournalEnd {
+    /// `None` while the conversation has no row, or when the step wrote none (then the
+    /// conversation keeps the end it had).
+    tail: Option<i64>,
+    seq: i64,
+}
+
+/// Append a step's journal rows at the end of the log, each naming the conversation's row
+/// before it. Nothing is appended when the step's numbers do not follow the conversation's
+/// last one: a step computed from a state that was not the last committed, or numbered
+/// twice.
+fn append_journal(tx: &Connection, c: &EncodedCommit) -> rusqlite::Result<Result<JournalEnd, OutOfOrder>> {
+    if c.journal.is_empty() {
+        return Ok(Ok(JournalEnd::default()));
+    }
+    let mut end = tx
+        .prepare_cached("SELECT journal_tail, journal_seq FROM conversations WHERE id = ?1")?
+        .query_row([&c.key], |row| Ok(JournalEnd { tail: row.get(0)?, seq: row.get(1)? }))
+        .optional()?
+        .unwrap_or_default();
+    let mut last = end.seq;
+    for row in &c.journal {
+        if row.seq <= last {
+            return Ok(Err(OutOfOrder { seq: row.seq, last }));
+        }
+        last = row.last_seq;
+    }
+    let mut append =
+        tx.prepare_cached("INSERT INTO journal (conversation_id, prev, seq, at, events) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    for row in &c.journal {
+        append.execute(params![c.key, end.tail, row.seq, row.at, row.events])?;
+        end = JournalEnd { tail: Some(tx.last_insert_rowid()), seq: row.last_seq };
+    }
+    Ok(Ok(end))
 }
 
 /// After every outbox id ever given, as AUTOINCREMENT counts them (sent messages deleted

@@ -1,5 +1,6 @@
-//! The PostgreSQL store: the same tables and contract as SQLite, for a bot that outgrows one
-//! machine. Each step is one call of the `tandem_commit` function (migrations/postgres): one
+//! The PostgreSQL store: the same contract as SQLite, for a bot that outgrows one machine,
+//! and the same tables but the journal (keyed here by conversation and sequence number;
+//! SQLite's is an append-only log). Each step is one call of the `tandem_commit` function (migrations/postgres): one
 //! round trip, one transaction; PostgreSQL's row locks let many run at once from a pool of
 //! connections. A redelivered message or a timer that already fired makes the function raise
 //! SQLSTATE TD409, which rolls the whole step back, and the store reports a duplicate.
@@ -87,7 +88,9 @@ impl PostgresStore {
     /// find that it was written before.
     async fn write(&self, c: EncodedCommit) -> Result<CommitOutcome, StoreError> {
         let (timer_ids, timer_dues, timer_kinds) = columns3(&c.set_timers);
-        let (seqs, ats, events) = columns3(&c.journal);
+        let seqs: Vec<i64> = c.journal.iter().map(|row| row.seq).collect();
+        let ats: Vec<i64> = c.journal.iter().map(|row| row.at).collect();
+        let events: Vec<&str> = c.journal.iter().map(|row| row.events.as_str()).collect();
         let bodies: Vec<&str> = c.outbox.iter().map(|(body, _)| body.as_str()).collect();
         let written = sqlx::query_scalar::<_, Vec<i64>>(
             "SELECT tandem_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
@@ -178,4 +181,4 @@ impl PostgresStore {
     }
 }
 
-sql_store!(PostgresStore);
+sql_store!(PostgresStore, journal = queries::JOURNAL_BY_KEY);

@@ -1,5 +1,5 @@
 //! What both stores share: the reads (the same SQL on SQLite and PostgreSQL, with `$n`
-//! parameters, which both accept), how their rows become domain values, and the [`Store`]
+//! parameters, which both accept; the journal's differs), how their rows become domain values, and the [`Store`]
 //! implementation around them ([`sql_store!`]).
 //!
 //! [`Store`]: tandem_core::Store
@@ -16,7 +16,16 @@ pub const NEXT_TIMER_DUE: &str = "SELECT MIN(due_at) FROM timers";
 pub const UNDELIVERED: &str =
     "SELECT id, conversation_id, message FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1";
 pub const HANDOFF_CONVERSATIONS: &str = "SELECT state FROM conversations WHERE owner IN ('queued', 'parked', 'agent')";
-pub const JOURNAL: &str = "SELECT seq, at, events FROM journal WHERE conversation_id = $1 ORDER BY seq";
+/// A conversation's journal rows, on PostgreSQL: keyed by (conversation, seq).
+pub const JOURNAL_BY_KEY: &str = "SELECT seq, at, events FROM journal WHERE conversation_id = $1 ORDER BY seq";
+/// A conversation's journal rows, on SQLite: an append-only log, walked back from the
+/// conversation's last row (migration 0004).
+pub const JOURNAL_CHAIN: &str = "WITH RECURSIVE chain (prev, seq, at, events) AS ( \
+        SELECT j.prev, j.seq, j.at, j.events FROM conversations c JOIN journal j ON j.id = c.journal_tail \
+        WHERE c.id = $1 \
+        UNION ALL \
+        SELECT j.prev, j.seq, j.at, j.events FROM chain JOIN journal j ON j.id = chain.prev \
+    ) SELECT seq, at, events FROM chain ORDER BY seq";
 pub const PENDING_TIMERS: &str = "SELECT COUNT(*) FROM timers";
 
 /// A row of [`DUE_TIMERS`].
@@ -29,8 +38,9 @@ pub fn outbox_message(id: i64, conversation: &str, message: &str) -> Result<Outb
     Ok(OutboxMessage { id, conversation: conversation_id(conversation), message: from_json::<Outbound>(message)? })
 }
 
-/// `impl Store` for a store type with a sqlx `pool` field and these methods of its own: the
-/// writes, which differ between the backends.
+/// `impl Store` for a store type with a sqlx `pool` field, the query that reads its journal
+/// (`journal = ...`, its rows as (seq, at, events)) and these methods of its own: the writes,
+/// which differ between the backends.
 /// - `fn live_state(&self, key: &str) -> Option<Arc<str>>`: a conversation's committed state
 ///   kept in memory, if the store keeps it
 /// - `fn certainly_absent(&self, key: &str) -> bool`: the conversation was never stored, known
@@ -43,7 +53,7 @@ pub fn outbox_message(id: i64, conversation: &str, message: &str) -> Result<Outb
 /// A macro, because code generic over two sqlx databases needs more trait bounds than it has
 /// lines.
 macro_rules! sql_store {
-    ($store:ty) => {
+    ($store:ty, journal = $journal:expr) => {
         const _: () = {
             use chrono::{DateTime, Utc};
             use sqlx::Row;
@@ -131,8 +141,7 @@ macro_rules! sql_store {
                 }
 
                 async fn journal(&self, id: &ConversationId) -> Result<Vec<JournalEntry>, StoreError> {
-                    let rows =
-                        sqlx::query(queries::JOURNAL).bind(id.key()).fetch_all(&self.pool).await.map_err(db_error)?;
+                    let rows = sqlx::query($journal).bind(id.key()).fetch_all(&self.pool).await.map_err(db_error)?;
                     let mut entries = Vec::new();
                     for r in &rows {
                         entries.extend($crate::codec::journal_entries(r.get(0), r.get(1), r.get(2))?);

@@ -141,4 +141,4 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore);
+sql_store!(SqliteStore, journal = queries::JOURNAL_CHAIN);

@@ -89,25 +89,51 @@ async fn a_conversation_never_stored_is_known_absent_without_asking_the_file() {
 }
 
 #[tokio::test]
-async fn a_journal_with_rows_of_one_event_and_rows_of_a_step_reads_in_order() {
+async fn a_journal_written_before_it_was_a_log_reads_in_order_and_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tandem.sqlite");
+    let (c, other) = (contract::conversation("old-and-new"), contract::conversation("other"));
+    {
+        // A file as migration 0003 left it: a row of one event (as written before a row held
+        // a step), a step's row, and another conversation's row in between.
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::migrate!("./migrations/sqlite").run_to(3, &mut conn).await.unwrap();
+        let said = |text: &str| format!(r#"{{"type":"bot_said","text":"{text}","buttons":[]}}"#);
+        for (key, seq, events) in [
+            (c.id.key(), 1, r#"{"type":"customer_said","text":"earlier","button":null}"#.to_string()),
+            (other.id.key(), 1, format!("[{}]", said("elsewhere"))),
+            (c.id.key(), 2, format!("[{},{}]", said("one"), said("two"))),
+        ] {
+            sqlx::query("INSERT INTO journal (conversation_id, seq, at, events) VALUES (?1, ?2, 0, ?3)")
+                .bind(key)
+                .bind(seq)
+                .bind(events)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        for conversation in [&c, &other] {
+            sqlx::query("INSERT INTO conversations (id, state, owner, updated_at) VALUES (?1, ?2, 'bot', 0)")
+                .bind(conversation.id.key())
+                .bind(serde_json::to_string(conversation).unwrap())
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
     let store = SqliteStore::open(&path).await.unwrap();
-    let c = contract::conversation("old-and-new");
-    // A row as written before a row held a step: one event object.
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
-    sqlx::query("INSERT INTO journal (conversation_id, seq, at, events) VALUES (?1, 1, 0, ?2)")
-        .bind(c.id.key())
-        .bind(r#"{"type":"customer_said","text":"earlier","button":null}"#)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    store.commit(contract::commit(&c, Some("m2"), 2)).await.unwrap();
+    let seqs = |journal: Vec<tandem_core::JournalEntry>| journal.iter().map(|e| e.seq).collect::<Vec<_>>();
     let journal = store.journal(&c.id).await.unwrap();
-    assert_eq!(journal.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(journal[0].event, tandem_core::Event::CustomerSaid { text: "earlier".into(), button: None });
+    assert_eq!(seqs(journal), [1, 2, 3]);
+    assert!(store.commit(contract::commit(&c, Some("m2"), 3)).await.is_err(), "event 3 is written already");
+    store.commit(contract::commit(&c, Some("m2"), 4)).await.unwrap();
+    assert_eq!(seqs(store.journal(&c.id).await.unwrap()), [1, 2, 3, 4, 5]);
+    assert_eq!(seqs(store.journal(&other.id).await.unwrap()), [1]);
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(rows, 2, "the step's two events are one row");
+    assert_eq!(rows, 4, "the new step's two events are one row");
 }
 
 #[tokio::test]
