@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 use tandem_core::{CommitOutcome, OutboxMessage, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -235,10 +235,25 @@ enum Step {
     OutOfOrder(OutOfOrder),
 }
 
-/// A journal row numbered from `seq` where the conversation's journal is at `last` already.
+/// A journal row numbered from `seq` where the conversation's journal (or the step's
+/// previous row) is at `last` already.
 struct OutOfOrder {
     seq: i64,
     last: i64,
+}
+
+impl OutOfOrder {
+    /// The first of the step's rows that does not follow its previous row, if any.
+    fn within(c: &EncodedCommit) -> Option<Self> {
+        let rows = c.journal.windows(2).find(|rows| rows[1].seq <= rows[0].last_seq)?;
+        Some(Self { seq: rows[1].seq, last: rows[0].last_seq })
+    }
+
+    /// The step's first row, which does not follow the conversation's stored journal.
+    fn after_stored(tx: &Connection, c: &EncodedCommit) -> rusqlite::Result<Self> {
+        let last = tx.query_row("SELECT journal_seq FROM conversations WHERE id = ?1", [&c.key], |row| row.get(0))?;
+        Ok(Self { seq: c.journal.first().map_or(0, |row| row.seq), last })
+    }
 }
 
 /// Write one step, finding out first whether it was written before; its outbox messages are
@@ -269,10 +284,10 @@ fn write_one(tx: &Connection, c: &EncodedCommit, next_outbox_id: &mut i64) -> ru
     for (id, due, kind) in &c.set_timers {
         set.execute(params![id, c.key, due, kind])?;
     }
-    let journal = match append_journal(tx, c)? {
-        Ok(end) => end,
-        Err(out_of_order) => return Ok(Step::OutOfOrder(out_of_order)),
-    };
+    if let Some(out_of_order) = OutOfOrder::within(c) {
+        return Ok(Step::OutOfOrder(out_of_order));
+    }
+    let journal = append_journal(tx, c)?;
     let mut outbox =
         tx.prepare_cached("INSERT INTO outbox (id, conversation_id, message, created_at) VALUES (?1, ?2, ?3, ?4)")?;
     let mut ids = Vec::with_capacity(c.outbox.len());
@@ -281,52 +296,47 @@ fn write_one(tx: &Connection, c: &EncodedCommit, next_outbox_id: &mut i64) -> ru
         ids.push(*next_outbox_id);
         *next_outbox_id += 1;
     }
-    tx.prepare_cached(
-        "INSERT INTO conversations (id, state, owner, updated_at, journal_tail, journal_seq) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-         ON CONFLICT (id) DO UPDATE SET state = excluded.state, owner = excluded.owner, updated_at = excluded.updated_at, \
-         journal_tail = COALESCE(excluded.journal_tail, journal_tail), journal_seq = MAX(excluded.journal_seq, journal_seq)",
-    )?
-    .execute(params![c.key, &*c.state, c.owner, c.now, journal.tail, journal.seq])?;
+    // Refused (no row changed) when the step's first event does not follow the journal's last.
+    let first_seq = c.journal.first().map_or(i64::MAX, |row| row.seq);
+    let stored = tx
+        .prepare_cached(
+            "INSERT INTO conversations (id, state, owner, updated_at, journal_tail, journal_seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, owner = excluded.owner, \
+             updated_at = excluded.updated_at, journal_tail = COALESCE(excluded.journal_tail, journal_tail), \
+             journal_seq = MAX(excluded.journal_seq, journal_seq) \
+             WHERE journal_seq < ?7",
+        )?
+        .execute(params![c.key, &*c.state, c.owner, c.now, journal.tail, journal.seq, first_seq])?;
+    if stored == 0 {
+        return Ok(Step::OutOfOrder(OutOfOrder::after_stored(tx, c)?));
+    }
     Ok(Step::Written(ids))
 }
 
-/// Where a conversation's journal ends: its last row and that row's last sequence number.
+/// Where a conversation's journal ends after a step: its last row and that row's last
+/// sequence number; `None` and 0 when the step wrote no row (the conversation keeps the end
+/// it had).
 #[derive(Default)]
 struct JournalEnd {
-    /// `None` while the conversation has no row, or when the step wrote none (then the
-    /// conversation keeps the end it had).
     tail: Option<i64>,
     seq: i64,
 }
 
 /// Append a step's journal rows at the end of the log, each naming the conversation's row
-/// before it. Nothing is appended when the step's numbers do not follow the conversation's
-/// last one: a step computed from a state that was not the last committed, or numbered
-/// twice.
-fn append_journal(tx: &Connection, c: &EncodedCommit) -> rusqlite::Result<Result<JournalEnd, OutOfOrder>> {
-    if c.journal.is_empty() {
-        return Ok(Ok(JournalEnd::default()));
-    }
-    let mut end = tx
-        .prepare_cached("SELECT journal_tail, journal_seq FROM conversations WHERE id = ?1")?
-        .query_row([&c.key], |row| Ok(JournalEnd { tail: row.get(0)?, seq: row.get(1)? }))
-        .optional()?
-        .unwrap_or_default();
-    let mut last = end.seq;
-    for row in &c.journal {
-        if row.seq <= last {
-            return Ok(Err(OutOfOrder { seq: row.seq, last }));
-        }
-        last = row.last_seq;
-    }
-    let mut append =
-        tx.prepare_cached("INSERT INTO journal (conversation_id, prev, seq, at, events) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+/// before it (the first finds it in the conversation's row, in the same statement). Whether
+/// they follow what is stored is checked when the conversation's row is written.
+fn append_journal(tx: &Connection, c: &EncodedCommit) -> rusqlite::Result<JournalEnd> {
+    let mut append = tx.prepare_cached(
+        "INSERT INTO journal (conversation_id, prev, seq, at, events) \
+         VALUES (?1, COALESCE(?2, (SELECT journal_tail FROM conversations WHERE id = ?1)), ?3, ?4, ?5)",
+    )?;
+    let mut end = JournalEnd::default();
     for row in &c.journal {
         append.execute(params![c.key, end.tail, row.seq, row.at, row.events])?;
         end = JournalEnd { tail: Some(tx.last_insert_rowid()), seq: row.last_seq };
     }
-    Ok(Ok(end))
+    Ok(end)
 }
 
 /// After every outbox id ever given, as AUTOINCREMENT counts them (sent messages deleted
