@@ -107,21 +107,25 @@ const ENDED: u8 = 16;
 pub(crate) struct Packer<'a> {
     out: &'a mut Vec<u8>,
     texts: &'a mut RecurringTexts,
+    /// Times are written as seconds after this one (the log's first), so they stay short.
+    epoch: i64,
 }
 
 impl<'a> Packer<'a> {
-    pub(crate) fn new(out: &'a mut Vec<u8>, texts: &'a mut RecurringTexts) -> Self {
-        Self { out, texts }
+    pub(crate) fn new(out: &'a mut Vec<u8>, texts: &'a mut RecurringTexts, epoch: i64) -> Self {
+        Self { out, texts, epoch }
     }
 
-    /// A run: its first number, its time (seconds and nanoseconds: exact), how many events, the
-    /// events.
+    /// A run: a header of LEB128 numbers (its first number, its time as seconds after the
+    /// epoch and nanoseconds, exact, and how many events), then the events. At the benchmark's
+    /// times the header is 7-8 bytes, where as MessagePack values it was 12.
     pub(crate) fn run(&mut self, run: JournalRun<'_>) -> Result<(), StoreError> {
         let (at, entries) = (run.at(), run.entries());
-        self.uint(run.seq())?;
-        wrote(rmp::encode::write_sint(self.out, at.timestamp()))?;
-        self.uint(at.timestamp_subsec_nanos().into())?;
-        self.uint(entries.len() as u64)?;
+        let seconds = at.timestamp().checked_sub(self.epoch).ok_or_else(|| packing(&"a time out of range"))?;
+        wrote(leb128::write::unsigned(self.out, run.seq()))?;
+        wrote(leb128::write::signed(self.out, seconds))?;
+        wrote(leb128::write::unsigned(self.out, at.timestamp_subsec_nanos().into()))?;
+        wrote(leb128::write::unsigned(self.out, entries.len() as u64))?;
         entries.iter().try_for_each(|entry| self.event(&entry.event))
     }
 
@@ -227,28 +231,38 @@ impl<'a> Packer<'a> {
 
 /// A write into a `Vec` only fails when memory does; said as an error all the same.
 fn wrote<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<(), StoreError> {
-    result.map(drop).map_err(|e| StoreError::Database(format!("packing journal events: {e}")))
+    result.map(drop).map_err(|e| packing(&e))
+}
+
+fn packing(e: &dyn std::fmt::Display) -> StoreError {
+    StoreError::Database(format!("packing journal events: {e}"))
 }
 
 /// Reads a block's runs back.
 pub(crate) struct Unpacker<'a> {
     rest: &'a [u8],
     texts: &'a RecurringTexts,
+    /// As the block was packed with.
+    epoch: i64,
 }
 
 impl<'a> Unpacker<'a> {
-    pub(crate) fn new(block: &'a [u8], texts: &'a RecurringTexts) -> Self {
-        Self { rest: block, texts }
+    pub(crate) fn new(block: &'a [u8], texts: &'a RecurringTexts, epoch: i64) -> Self {
+        Self { rest: block, texts, epoch }
     }
 
     /// Every run of the block, appended to `entries`.
     pub(crate) fn runs_into(mut self, entries: &mut Vec<JournalEntry>) -> Result<(), StoreError> {
         while !self.rest.is_empty() {
-            let seq = self.uint()?;
-            let secs = rmp::decode::read_int::<i64, _>(&mut self.rest).map_err(|e| corrupt(&e))?;
-            let nanos = self.number()?;
-            let at = DateTime::from_timestamp(secs, nanos).ok_or_else(|| corrupt(&"a time out of range"))?;
-            for i in 0..self.uint()? {
+            let seq = read_varint(&mut self.rest)?;
+            let seconds = leb128::read::signed(&mut self.rest).map_err(|e| corrupt(&e))?;
+            let nanos = u32::try_from(read_varint(&mut self.rest)?).map_err(|e| corrupt(&e))?;
+            let at = self
+                .epoch
+                .checked_add(seconds)
+                .and_then(|secs| DateTime::from_timestamp(secs, nanos))
+                .ok_or_else(|| corrupt(&"a time out of range"))?;
+            for i in 0..read_varint(&mut self.rest)? {
                 let seq = seq.checked_add(i).ok_or_else(|| corrupt(&"a number past the last"))?;
                 entries.push(JournalEntry { seq, at, event: self.event()? });
             }
@@ -361,6 +375,11 @@ impl<'a> Unpacker<'a> {
     }
 }
 
+/// An unsigned LEB128 number, from the front of `rest`.
+pub(crate) fn read_varint(rest: &mut &[u8]) -> Result<u64, StoreError> {
+    leb128::read::unsigned(rest).map_err(|e| corrupt(&e))
+}
+
 pub(crate) fn corrupt(e: &dyn std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("the journal log: {e}"))
 }
@@ -372,16 +391,18 @@ mod tests {
 
     use super::*;
 
+    const EPOCH: i64 = 1_790_000_000;
+
     fn pack(texts: &mut RecurringTexts, entries: &[JournalEntry]) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut packer = Packer::new(&mut out, texts);
+        let mut packer = Packer::new(&mut out, texts, EPOCH);
         JournalRun::split(entries).try_for_each(|run| packer.run(run)).unwrap();
         out
     }
 
     fn unpack(block: &[u8], texts: &RecurringTexts) -> Result<Vec<JournalEntry>, StoreError> {
         let mut entries = Vec::new();
-        Unpacker::new(block, texts).runs_into(&mut entries).map(|()| entries)
+        Unpacker::new(block, texts, EPOCH).runs_into(&mut entries).map(|()| entries)
     }
 
     fn step(seq: u64, texts: [&str; 3]) -> Vec<JournalEntry> {

@@ -7,12 +7,12 @@
 //! As events, a journal took ~1.65 KiB of the ~2.7 a conversation held in the memory benchmark
 //! (an event is 56 bytes, and each of its strings and each run a block of its own). Packed into
 //! a buffer per conversation, grown at every step, every step moved the buffer and left the old
-//! one free among other conversations' things. In the log a step costs its bytes and a 12-byte
-//! header, and nothing is moved. It is only read to show a transcript.
+//! one free among other conversations' things. In the log a step costs its bytes and a header of
+//! a few bytes, and nothing is moved. It is only read to show a transcript.
 
 use tandem_core::{JournalEntry, JournalRun, StoreError};
 
-use crate::journal_codec::{Packer, RecurringTexts, Unpacker, corrupt};
+use crate::journal_codec::{Packer, RecurringTexts, Unpacker, corrupt, read_varint};
 
 /// Where a block starts in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,37 +21,31 @@ pub(crate) struct BlockAt {
     offset: u32,
 }
 
-impl BlockAt {
-    /// As a block's header names it: chunk and offset in one number, [`NO_BLOCK`] for none.
-    fn to_header(at: Option<Self>) -> u64 {
-        at.map_or(NO_BLOCK, |at| (u64::from(at.chunk) << 32) | u64::from(at.offset))
-    }
-
-    fn from_header(packed: u64) -> Option<Self> {
-        (packed != NO_BLOCK).then_some(Self { chunk: (packed >> 32) as u32, offset: packed as u32 })
-    }
-}
-
 /// All conversations' blocks, in the order they were written.
 #[derive(Default)]
 pub(crate) struct JournalLog {
     /// Each of [`CHUNK_BYTES`] (or one block's size, if larger), filled in turn and never
     /// reallocated: the log grows without moving what it holds.
     chunks: Vec<Vec<u8>>,
+    /// Where each chunk starts, counting every byte of the log before it: a block's header
+    /// names its conversation's previous block by the distance back in this count.
+    chunk_starts: Vec<u64>,
     /// Where a step's events are packed before they are copied into a chunk; kept, so that
     /// packing allocates nothing.
     scratch: Vec<u8>,
     /// Texts the blocks name by number.
     texts: RecurringTexts,
+    /// The second of the first event written: times are packed as seconds after it.
+    epoch: Option<i64>,
 }
 
 /// The size of a chunk of the log. Its pages are only made resident as they are written.
 const CHUNK_BYTES: usize = 1 << 20;
 
-/// A block's header: the previous block of its conversation ([`NO_BLOCK`] for none), then the
-/// length of what follows, little-endian.
-const HEADER_BYTES: usize = 8 + 4;
-const NO_BLOCK: u64 = u64::MAX;
+/// A block's header is two LEB128 numbers: how many bytes back its conversation's previous
+/// block starts (0: none), and the length of what follows. 4-5 bytes in the benchmark, where
+/// fixed-size numbers took 12.
+const MOST_HEADER_BYTES: usize = 2 * 10;
 
 impl JournalLog {
     /// Append a step's numbered events as a block after `previous`, its conversation's last
@@ -61,26 +55,35 @@ impl JournalLog {
         previous: Option<BlockAt>,
         entries: &[JournalEntry],
     ) -> Result<Option<BlockAt>, StoreError> {
-        if entries.is_empty() {
+        let Some(first) = entries.first() else {
             return Ok(previous);
-        }
+        };
+        let epoch = *self.epoch.get_or_insert(first.at.timestamp());
         self.scratch.clear();
-        let mut packer = Packer::new(&mut self.scratch, &mut self.texts);
+        let mut packer = Packer::new(&mut self.scratch, &mut self.texts, epoch);
         JournalRun::split(entries).try_for_each(|run| packer.run(run))?;
-        let len = u32::try_from(self.scratch.len())
-            .map_err(|_| StoreError::Database("a step's journal events take over 4 GiB".into()))?;
-        let needed = HEADER_BYTES + self.scratch.len();
+        let needed = MOST_HEADER_BYTES + self.scratch.len();
         if self.chunks.last().is_none_or(|chunk| chunk.capacity() - chunk.len() < needed) {
+            let start = self.chunk_starts.last().zip(self.chunks.last()).map_or(0, |(s, c)| s + c.len() as u64);
             self.chunks.push(Vec::with_capacity(needed.max(CHUNK_BYTES)));
+            self.chunk_starts.push(start);
         }
         let chunk_index = self.chunks.len() - 1;
-        let chunk = &mut self.chunks[chunk_index];
         let at = BlockAt {
             chunk: u32::try_from(chunk_index).map_err(|_| StoreError::Database("the journal log is full".into()))?,
-            offset: chunk.len() as u32,
+            offset: u32::try_from(self.chunks[chunk_index].len())
+                .map_err(|_| StoreError::Database("a journal block over 4 GiB".into()))?,
         };
-        chunk.extend_from_slice(&BlockAt::to_header(previous).to_le_bytes());
-        chunk.extend_from_slice(&len.to_le_bytes());
+        let back = match previous {
+            None => 0,
+            Some(p) => self.position(at).checked_sub(self.position(p)).filter(|&back| back > 0).ok_or_else(|| {
+                StoreError::Database("a conversation's last journal block is not before the end".into())
+            })?,
+        };
+        let chunk = &mut self.chunks[chunk_index];
+        // Writes into a `Vec` cannot fail.
+        let _ = leb128::write::unsigned(chunk, back);
+        let _ = leb128::write::unsigned(chunk, self.scratch.len() as u64);
         chunk.extend_from_slice(&self.scratch);
         Ok(Some(at))
     }
@@ -95,27 +98,40 @@ impl JournalLog {
             next = previous;
         }
         let mut entries = Vec::new();
+        let epoch = self.epoch.unwrap_or_default();
         for block in blocks.into_iter().rev() {
-            Unpacker::new(block, &self.texts).runs_into(&mut entries)?;
+            Unpacker::new(block, &self.texts, epoch).runs_into(&mut entries)?;
         }
         Ok(entries)
+    }
+
+    /// Where `at` is, counting every byte of the log before it.
+    fn position(&self, at: BlockAt) -> u64 {
+        self.chunk_starts.get(at.chunk as usize).map_or(u64::MAX, |start| start + u64::from(at.offset))
     }
 
     /// The block at `at`: where its conversation's previous block is, and its packed runs.
     fn block(&self, at: BlockAt) -> Result<(Option<BlockAt>, &[u8]), StoreError> {
         let chunk = self.chunks.get(at.chunk as usize).ok_or_else(|| corrupt(&"a block past the end"))?;
-        let start = at.offset as usize;
-        let header = chunk.get(start..start + HEADER_BYTES).ok_or_else(|| corrupt(&"a cut header"))?;
-        let (previous, len) = header.split_at(8);
-        let previous = BlockAt::from_header(u64::from_le_bytes(previous.try_into().expect("8 bytes")));
-        let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
-        let body = start + HEADER_BYTES;
-        let block = chunk.get(body..body + len).ok_or_else(|| corrupt(&"a cut block"))?;
-        // Blocks only point back: anything else would walk in a circle.
-        if previous.is_some_and(|p| (p.chunk, p.offset) >= (at.chunk, at.offset)) {
-            return Err(corrupt(&"a block that points forward"));
-        }
+        let mut rest = chunk.get(at.offset as usize..).ok_or_else(|| corrupt(&"a block past the end"))?;
+        let back = read_varint(&mut rest)?;
+        let len = usize::try_from(read_varint(&mut rest)?).map_err(|e| corrupt(&e))?;
+        let block = rest.get(..len).ok_or_else(|| corrupt(&"a cut block"))?;
+        // A distance back, never 0 for a block: a transcript cannot walk in a circle.
+        let previous = match back {
+            0 => None,
+            back => Some(
+                self.block_at(self.position(at).checked_sub(back).ok_or_else(|| corrupt(&"a block before the log"))?)?,
+            ),
+        };
         Ok((previous, block))
+    }
+
+    /// The block that starts `position` bytes into the log.
+    fn block_at(&self, position: u64) -> Result<BlockAt, StoreError> {
+        let chunk = self.chunk_starts.partition_point(|&start| start <= position) - 1; // chunk_starts[0] is 0
+        let offset = u32::try_from(position - self.chunk_starts[chunk]).map_err(|e| corrupt(&e))?;
+        Ok(BlockAt { chunk: chunk as u32, offset })
     }
 
     /// Bytes written, headers included.
@@ -230,7 +246,7 @@ mod tests {
         let last = log.append(None, &step).unwrap();
         assert_eq!(log.entries(last).unwrap(), step);
         let texts = 21 + 5 + 9 + 7 + 8 + 51 + 5;
-        assert!(log.len() <= texts + 48, "{} bytes for {texts} of text", log.len());
+        assert!(log.len() <= texts + 32, "{} bytes for {texts} of text", log.len());
     }
 
     #[test]
@@ -241,9 +257,11 @@ mod tests {
         let last = log.append(first, &[entry(2, t, Event::Ended)]).unwrap();
         log.chunks[0].pop();
         assert!(matches!(log.entries(last), Err(StoreError::Corrupt(_))));
-        // A block whose header points at itself.
+        // The first block's header pointing before the log, then a number that never ends.
         let at = first.unwrap().offset as usize;
-        log.chunks[0][at..at + 8].copy_from_slice(&0u64.to_le_bytes());
+        log.chunks[0][at] = 1;
+        assert!(matches!(log.entries(first), Err(StoreError::Corrupt(_))));
+        log.chunks[0][at..].fill(0xff);
         assert!(matches!(log.entries(first), Err(StoreError::Corrupt(_))));
         let past_the_end = BlockAt { chunk: 1, offset: 0 };
         assert!(matches!(log.entries(Some(past_the_end)), Err(StoreError::Corrupt(_))));
