@@ -167,7 +167,7 @@ pub enum Owner {
     Queued { handoff: Box<Handoff>, position: u32 },
     /// Nobody who fits is on shift: waiting for `until` (the first fitting shift start, if
     /// any). Meanwhile the bot may run the handoff's `offline` step (`bot`).
-    Parked { handoff: Box<Handoff>, until: Option<DateTime<Utc>>, bot: Option<BotAt> },
+    Parked { handoff: Box<Handoff>, until: Option<DateTime<Utc>>, bot: Option<Box<BotAt>> },
     /// A named human agent is talking; the bot is silent.
     Agent { agent: String, handoff: Box<Handoff> },
     /// Nobody: the conversation has ended. A new customer message starts it again.
@@ -274,7 +274,7 @@ pub struct Conversation {
     pub last_agent: Option<String>,
     /// The step an unmatched answer came in at, for `goto: repeat`.
     #[serde(default, skip_serializing_if = "is_default")]
-    pub repeat: Option<(CompactString, CompactString)>,
+    pub repeat: Option<Box<(CompactString, CompactString)>>,
     /// The pending timeout of the step the bot waits at, to cancel it when an answer comes.
     #[serde(default, skip_serializing_if = "is_default")]
     pub timeout: Option<crate::TimerId>,
@@ -431,7 +431,7 @@ mod tests {
 
         c.tries = 2;
         c.last_agent = Some("alice".into());
-        c.repeat = Some(("support".into(), "ask".into()));
+        c.repeat = Some(Box::new(("support".into(), "ask".into())));
         c.timer_seq = 3;
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!((json["tries"].clone(), json["timer_seq"].clone()), (2.into(), 3.into()));

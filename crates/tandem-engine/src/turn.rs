@@ -252,7 +252,7 @@ impl<'a> Turn<'a> {
     fn count_fallback(&mut self, at: StepRef) {
         self.conv.fallbacks += 1;
         let (flow, step) = self.names(at);
-        self.conv.repeat = Some((flow.into(), step.into()));
+        self.conv.repeat = Some(Box::new((flow.into(), step.into())));
         self.record(Event::Fallback { count: self.conv.fallbacks });
     }
 
@@ -273,7 +273,7 @@ impl<'a> Turn<'a> {
             Target::Step(r) => self.enter(r),
             Target::Repeat => {
                 // Back to the step whose answer was not understood: its question again.
-                match self.conv.repeat.take().and_then(|(f, s)| self.bot().find(&f, &s)) {
+                match self.conv.repeat.take().and_then(|at| self.bot().find(&at.0, &at.1)) {
                     Some(back) => {
                         self.prompt(back);
                         self.wait_again(back);
@@ -380,16 +380,24 @@ impl<'a> Turn<'a> {
                 *name = to.into();
             }
         }
-        match &mut self.conv.owner {
-            Owner::Bot { flow: at_flow, step: at_step, waiting: at_waiting }
-            | Owner::Parked { bot: Some(BotAt { flow: at_flow, step: at_step, waiting: at_waiting }), .. } => {
-                set(at_flow, flow);
-                set(at_step, step);
-                *at_waiting = waiting;
+        let (at_flow, at_step, at_waiting) = match &mut self.conv.owner {
+            Owner::Bot { flow, step, waiting } => (flow, step, waiting),
+            Owner::Parked { bot: Some(at), .. } => {
+                let at = &mut **at;
+                (&mut at.flow, &mut at.step, &mut at.waiting)
             }
-            Owner::Parked { bot, .. } => *bot = Some(BotAt { flow: flow.into(), step: step.into(), waiting }),
-            owner => *owner = Owner::Bot { flow: flow.into(), step: step.into(), waiting },
-        }
+            Owner::Parked { bot, .. } => {
+                *bot = Some(Box::new(BotAt { flow: flow.into(), step: step.into(), waiting }));
+                return;
+            }
+            owner => {
+                *owner = Owner::Bot { flow: flow.into(), step: step.into(), waiting };
+                return;
+            }
+        };
+        set(at_flow, flow);
+        set(at_step, step);
+        *at_waiting = waiting;
     }
 
     pub(crate) fn rest(&mut self) {
