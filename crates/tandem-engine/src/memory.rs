@@ -26,7 +26,7 @@ struct Tables {
 }
 
 /// The conversations' records, found by the id inside each. A table of pointers: a slot is 8
-/// bytes, not a whole record (448 bytes) plus a second copy of its id, and a hash table keeps up to
+/// bytes, not a whole record (384 bytes) plus a second copy of its id, and a hash table keeps up to
 /// half its slots empty (3.8 -> 3.2 KiB a conversation in the benchmark at 10,000, when the
 /// journal was kept as events).
 #[derive(Default)]
