@@ -154,8 +154,20 @@ mod tests {
     }
 
     #[test]
+    fn times_are_kept_to_the_microsecond_before_and_after_the_first() {
+        let t = Utc.timestamp_opt(1_790_000_000, 123_456_789).single().unwrap();
+        let mut log = JournalLog::default();
+        let first = log.append(None, &[entry(1, t, Event::Ended)]).unwrap();
+        let earlier = log.append(first, &[entry(2, t - chrono::Duration::days(400), Event::Ended)]).unwrap();
+        let times: Vec<i64> =
+            log.entries(earlier).unwrap().iter().map(|e| e.at.timestamp_nanos_opt().unwrap()).collect();
+        let micros = 1_790_000_000_123_456_000;
+        assert_eq!(times, [micros, micros - 400 * 86_400 * 1_000_000_000]);
+    }
+
+    #[test]
     fn every_kind_of_event_reads_back_as_written() {
-        let t0 = Utc.timestamp_opt(1_790_000_000, 123_456_789).single().unwrap();
+        let t0 = Utc.timestamp_opt(1_790_000_000, 123_456_000).single().unwrap();
         let t1 = t0 + chrono::Duration::seconds(3);
         let events = [
             Event::CustomerSaid { text: "hi 😡".into(), button: None },
