@@ -251,8 +251,10 @@ impl<'a> Turn<'a> {
 
     fn count_fallback(&mut self, at: StepRef) {
         self.conv.fallbacks += 1;
-        let (flow, step) = self.names(at);
-        self.conv.repeat = Some(Box::new((flow.into(), step.into())));
+        if self.bot().goes_back {
+            let (flow, step) = self.names(at);
+            self.conv.repeat = Some(Box::new((flow.into(), step.into())));
+        }
         self.record(Event::Fallback { count: self.conv.fallbacks });
     }
 

@@ -19,6 +19,9 @@ use crate::template::{TemplateId, Templates};
 #[derive(Debug)]
 pub struct Bot {
     pub id: String,
+    /// True when some step can `goto: repeat`. Only then does a conversation keep the step
+    /// whose answer was not understood, to go back to it.
+    pub goes_back: bool,
     /// `bot.*` in templates: `name` and the bot's `vars`.
     pub vars: Map<String, Value>,
     pub flows: Vec<Flow>,
@@ -123,6 +126,13 @@ impl Step {
     /// True when the bot waits for the customer's answer at this step.
     pub fn waits(&self) -> bool {
         self.ask.is_some() || !self.buttons.is_empty() || self.capture.is_some()
+    }
+
+    /// Where the step's own `goto`s lead: after the step, from each route, and from its
+    /// capture when the answer never fits.
+    pub fn gotos(&self) -> impl Iterator<Item = Target> + '_ {
+        let capture_fallback = self.capture.as_ref().and_then(|capture| capture.fallback);
+        self.goto.into_iter().chain(self.routes.iter().filter_map(|route| route.goto)).chain(capture_fallback)
     }
 }
 

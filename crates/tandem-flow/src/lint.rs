@@ -116,10 +116,9 @@ pub fn successors(flows: &[Flow], r: StepRef) -> Vec<StepRef> {
     let step = &flow.steps[r.step];
     let fallback = flow.fallback.map(|s| Target::Step(StepRef { flow: r.flow, step: s }));
     let has_else = step.routes.iter().any(|route| matches!(route.condition, RouteCondition::Else));
-    let mut targets: Vec<Target> =
-        step.goto.into_iter().chain(step.routes.iter().filter_map(|route| route.goto)).collect();
-    if let Some(capture) = &step.capture {
-        targets.extend(capture.fallback.or(fallback));
+    let mut targets: Vec<Target> = step.gotos().collect();
+    if step.capture.as_ref().is_some_and(|capture| capture.fallback.is_none()) {
+        targets.extend(fallback);
     }
     if step.waits() && !has_else {
         targets.extend(fallback);

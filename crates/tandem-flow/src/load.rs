@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use tandem_nlu::{IntentDefinition, OUT_OF_SCOPE};
 
-use crate::bot::{Action, Bot, Flow, StepRef};
+use crate::bot::{Action, Bot, Flow, StepRef, Target};
 use crate::bot_file::BotFile;
 use crate::compile::{Compiler, Names, VarUsage, author_regex, step_index};
 use crate::diagnostic::Report;
@@ -231,9 +231,11 @@ fn assemble(bot_file: Option<(PathBuf, BotFile)>, flows: Vec<(PathBuf, FlowFile)
     if report.has_errors() {
         return None;
     }
+    let goes_back = compiled.iter().flat_map(|flow| &flow.steps).any(|step| step.gotos().any(|t| t == Target::Repeat));
     Some(Bot {
         id,
         vars: bot_vars,
+        goes_back,
         flows: compiled,
         start: start?,
         fallback_message: fallback_message?,

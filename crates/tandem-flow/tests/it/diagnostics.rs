@@ -64,7 +64,13 @@ fn every_broken_bot_gets_its_exact_diagnostics() {
 fn the_example_bot_has_no_problems() {
     let loaded = load_bot(&repo().join("bots/acme-support"));
     assert!(loaded.report.diagnostics.is_empty(), "{}", loaded.report.render_all());
-    assert!(loaded.bot.is_some());
+    assert!(loaded.bot.expect("loaded").goes_back, "its flows `goto: repeat`");
+}
+
+#[test]
+fn a_bot_that_never_goes_back_says_so() {
+    let loaded = load_bot(&repo().join("crates/tandem-cli/bench/support-dialogue"));
+    assert!(!loaded.bot.expect("the benchmark's bot loads").goes_back, "no step of it goes to `repeat`");
 }
 
 #[test]
