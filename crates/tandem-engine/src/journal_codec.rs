@@ -123,10 +123,10 @@ impl<'a> Packer<'a> {
     pub(crate) fn run(&mut self, run: JournalRun<'_>) -> Result<(), StoreError> {
         let (at, entries) = (run.at(), run.entries());
         let seconds = at.timestamp().checked_sub(self.epoch).ok_or_else(|| packing(&"a time out of range"))?;
-        wrote(leb128::write::unsigned(self.out, run.seq()))?;
-        wrote(leb128::write::signed(self.out, seconds))?;
-        wrote(leb128::write::unsigned(self.out, at.timestamp_subsec_micros().into()))?;
-        wrote(leb128::write::unsigned(self.out, entries.len() as u64))?;
+        push_varint(self.out, run.seq());
+        push_signed_varint(self.out, seconds);
+        push_varint(self.out, at.timestamp_subsec_micros().into());
+        push_varint(self.out, entries.len() as u64);
         entries.iter().try_for_each(|entry| self.event(&entry.event))
     }
 
@@ -378,6 +378,30 @@ impl<'a> Unpacker<'a> {
     }
 }
 
+/// Append `n` as an unsigned LEB128 number. By hand: the `leb128` crate writes through
+/// `io::Write`, a copy call for every byte (the memory store's commit took 1.29 -> 1.43 µs
+/// with it); the tests check that both write the same bytes, and the crate reads them.
+pub(crate) fn push_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Append `n` as a signed LEB128 number (see [`push_varint`]).
+fn push_signed_varint(out: &mut Vec<u8>, mut n: i64) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7; // arithmetic: the sign is kept
+        if (n == 0 && byte & 0x40 == 0) || (n == -1 && byte & 0x40 != 0) {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 /// An unsigned LEB128 number, from the front of `rest`.
 pub(crate) fn read_varint(rest: &mut &[u8]) -> Result<u64, StoreError> {
     leb128::read::unsigned(rest).map_err(|e| corrupt(&e))
@@ -420,6 +444,28 @@ mod tests {
         .zip(seq..)
         .map(|(event, seq)| JournalEntry { seq, at, event })
         .collect()
+    }
+
+    #[test]
+    fn numbers_are_written_as_the_leb128_crate_writes_and_reads_them() {
+        let mut unsigned: Vec<u64> = vec![0, 1, 63, 64, 127, 128, 255, 16_383, 16_384, 999_999, u64::MAX - 1, u64::MAX];
+        unsigned.extend((0..64).map(|bit| 1u64 << bit));
+        for n in unsigned {
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            push_varint(&mut ours, n);
+            leb128::write::unsigned(&mut theirs, n).unwrap();
+            assert_eq!(ours, theirs, "{n}");
+            assert_eq!(read_varint(&mut ours.as_slice()).unwrap(), n);
+        }
+        let mut signed: Vec<i64> = vec![0, 1, -1, 63, 64, -64, -65, 8_191, -8_192, -8_193, i64::MIN, i64::MAX];
+        signed.extend((0..63).flat_map(|bit| [1i64 << bit, -(1i64 << bit)]));
+        for n in signed {
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            push_signed_varint(&mut ours, n);
+            leb128::write::signed(&mut theirs, n).unwrap();
+            assert_eq!(ours, theirs, "{n}");
+            assert_eq!(leb128::read::signed(&mut ours.as_slice()).unwrap(), n);
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use tandem_core::{JournalEntry, JournalRun, StoreError};
 
-use crate::journal_codec::{Packer, RecurringTexts, Unpacker, corrupt, read_varint};
+use crate::journal_codec::{Packer, RecurringTexts, Unpacker, corrupt, push_varint, read_varint};
 
 /// Where a block starts in the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +81,8 @@ impl JournalLog {
             })?,
         };
         let chunk = &mut self.chunks[chunk_index];
-        // Writes into a `Vec` cannot fail.
-        let _ = leb128::write::unsigned(chunk, back);
-        let _ = leb128::write::unsigned(chunk, self.scratch.len() as u64);
+        push_varint(chunk, back);
+        push_varint(chunk, self.scratch.len() as u64);
         chunk.extend_from_slice(&self.scratch);
         Ok(Some(at))
     }
