@@ -10,15 +10,25 @@
 //! one free among other conversations' things. In the log a step costs its bytes and a header of
 //! a few bytes, and nothing is moved. It is only read to show a transcript.
 
+use std::num::NonZeroU64;
+
 use tandem_core::{JournalEntry, JournalRun, StoreError};
 
 use crate::journal_codec::{Packer, RecurringTexts, Unpacker, corrupt, push_varint, read_varint};
 
-/// Where a block starts in the log.
+/// Where a block starts in the log: its position counting every byte before it, plus one, so
+/// that a conversation's `Option<BlockAt>` takes 8 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct BlockAt {
-    chunk: u32,
-    offset: u32,
+pub(crate) struct BlockAt(NonZeroU64);
+
+impl BlockAt {
+    fn new(position: u64) -> Self {
+        Self(NonZeroU64::MIN.saturating_add(position))
+    }
+
+    fn position(self) -> u64 {
+        self.0.get() - 1
+    }
 }
 
 /// All conversations' blocks, in the order they were written.
@@ -69,14 +79,10 @@ impl JournalLog {
             self.chunk_starts.push(start);
         }
         let chunk_index = self.chunks.len() - 1;
-        let at = BlockAt {
-            chunk: u32::try_from(chunk_index).map_err(|_| StoreError::Database("the journal log is full".into()))?,
-            offset: u32::try_from(self.chunks[chunk_index].len())
-                .map_err(|_| StoreError::Database("a journal block over 4 GiB".into()))?,
-        };
+        let here = self.chunk_starts[chunk_index] + self.chunks[chunk_index].len() as u64;
         let back = match previous {
             None => 0,
-            Some(p) => self.position(at).checked_sub(self.position(p)).filter(|&back| back > 0).ok_or_else(|| {
+            Some(p) => here.checked_sub(p.position()).filter(|&back| back > 0).ok_or_else(|| {
                 StoreError::Database("a conversation's last journal block is not before the end".into())
             })?,
         };
@@ -84,7 +90,7 @@ impl JournalLog {
         push_varint(chunk, back);
         push_varint(chunk, self.scratch.len() as u64);
         chunk.extend_from_slice(&self.scratch);
-        Ok(Some(at))
+        Ok(Some(BlockAt::new(here)))
     }
 
     /// Every event of the conversation whose last block is `last`, in order.
@@ -104,33 +110,26 @@ impl JournalLog {
         Ok(entries)
     }
 
-    /// Where `at` is, counting every byte of the log before it.
-    fn position(&self, at: BlockAt) -> u64 {
-        self.chunk_starts.get(at.chunk as usize).map_or(u64::MAX, |start| start + u64::from(at.offset))
-    }
-
     /// The block at `at`: where its conversation's previous block is, and its packed runs.
     fn block(&self, at: BlockAt) -> Result<(Option<BlockAt>, &[u8]), StoreError> {
-        let chunk = self.chunks.get(at.chunk as usize).ok_or_else(|| corrupt(&"a block past the end"))?;
-        let mut rest = chunk.get(at.offset as usize..).ok_or_else(|| corrupt(&"a block past the end"))?;
+        let position = at.position();
+        // The chunk that holds `position`: the last that starts at or before it.
+        let index = self.chunk_starts.partition_point(|&start| start <= position);
+        let (chunk, start) = index
+            .checked_sub(1)
+            .and_then(|i| Some((self.chunks.get(i)?, self.chunk_starts[i])))
+            .ok_or_else(|| corrupt(&"a block past the end"))?;
+        let offset = usize::try_from(position - start).map_err(|e| corrupt(&e))?;
+        let mut rest = chunk.get(offset..).ok_or_else(|| corrupt(&"a block past the end"))?;
         let back = read_varint(&mut rest)?;
         let len = usize::try_from(read_varint(&mut rest)?).map_err(|e| corrupt(&e))?;
         let block = rest.get(..len).ok_or_else(|| corrupt(&"a cut block"))?;
         // A distance back, never 0 for a block: a transcript cannot walk in a circle.
         let previous = match back {
             0 => None,
-            back => Some(
-                self.block_at(self.position(at).checked_sub(back).ok_or_else(|| corrupt(&"a block before the log"))?)?,
-            ),
+            back => Some(BlockAt::new(position.checked_sub(back).ok_or_else(|| corrupt(&"a block before the log"))?)),
         };
         Ok((previous, block))
-    }
-
-    /// The block that starts `position` bytes into the log.
-    fn block_at(&self, position: u64) -> Result<BlockAt, StoreError> {
-        let chunk = self.chunk_starts.partition_point(|&start| start <= position) - 1; // chunk_starts[0] is 0
-        let offset = u32::try_from(position - self.chunk_starts[chunk]).map_err(|e| corrupt(&e))?;
-        Ok(BlockAt { chunk: chunk as u32, offset })
     }
 
     /// Bytes written, headers included.
@@ -269,12 +268,12 @@ mod tests {
         log.chunks[0].pop();
         assert!(matches!(log.entries(last), Err(StoreError::Corrupt(_))));
         // The first block's header pointing before the log, then a number that never ends.
-        let at = first.unwrap().offset as usize;
+        let at = first.unwrap().position() as usize;
         log.chunks[0][at] = 1;
         assert!(matches!(log.entries(first), Err(StoreError::Corrupt(_))));
         log.chunks[0][at..].fill(0xff);
         assert!(matches!(log.entries(first), Err(StoreError::Corrupt(_))));
-        let past_the_end = BlockAt { chunk: 1, offset: 0 };
+        let past_the_end = BlockAt::new(log.len() as u64 + 1);
         assert!(matches!(log.entries(Some(past_the_end)), Err(StoreError::Corrupt(_))));
     }
 }
