@@ -272,6 +272,10 @@ pub struct Conversation {
     /// The agent who last helped this customer (sticky routing).
     #[serde(default, skip_serializing_if = "is_default")]
     pub last_agent: Option<String>,
+    /// The agent the chat was last given to, read as `agent.*` beside the variables. A state
+    /// stored before this field holds it as the variable `agent` instead.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub agent: Option<Box<AssignedAgent>>,
     /// The step an unmatched answer came in at, for `goto: repeat`.
     #[serde(default, skip_serializing_if = "is_default")]
     pub repeat: Option<Box<(CompactString, CompactString)>>,
@@ -284,6 +288,20 @@ pub struct Conversation {
     pub timer_seq: u64,
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The agent a chat was given to, as flows read it (`agent.id`, `agent.name`, `agent.team`,
+/// and `agent.replied` once they have answered). A field of its own rather than a JSON object
+/// among the variables: a `serde_json` map takes a 632-byte B-tree node however few entries it
+/// holds, and its six strings an allocation each (the same JSON either way).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignedAgent {
+    pub id: CompactString,
+    pub name: CompactString,
+    /// The team, as customers are told it ("our orders team").
+    pub team: CompactString,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub replied: bool,
 }
 
 /// True for a field at its default value, which the state's JSON leaves out.
@@ -300,6 +318,7 @@ impl Conversation {
             owner: Owner::Closed,
             vars: Variables::new(),
             sentiment: None,
+            agent: None,
             tries: 0,
             fallbacks: 0,
             last_agent: None,
@@ -312,11 +331,22 @@ impl Conversation {
         }
     }
 
-    /// A variable as flows read it: `sentiment` from its own field, the rest from `vars`.
+    /// A variable as flows read it: `sentiment` and `agent` from their own fields, the rest
+    /// from `vars`.
     pub fn variable(&self, name: &str) -> Option<Value> {
-        match (&self.sentiment, name) {
-            (Some(sentiment), "sentiment") => serde_json::to_value(sentiment).ok(),
+        match name {
+            "sentiment" if self.sentiment.is_some() => serde_json::to_value(&self.sentiment).ok(),
+            "agent" if self.agent.is_some() => serde_json::to_value(&self.agent).ok(),
             _ => self.vars.get(name).cloned(),
+        }
+    }
+
+    /// Whether the agent the chat was given to has answered yet (from the variable `agent`
+    /// in a state stored before [`Conversation::agent`]).
+    pub fn agent_replied(&self) -> bool {
+        match &self.agent {
+            Some(agent) => agent.replied,
+            None => self.vars.get("agent").and_then(|a| a.get("replied")) == Some(&Value::Bool(true)),
         }
     }
 
@@ -411,6 +441,29 @@ mod tests {
         });
         assert_eq!(serde_json::to_value(&queued).unwrap(), json);
         assert_eq!(serde_json::from_value::<Owner>(json).unwrap(), queued);
+    }
+
+    #[test]
+    fn the_agent_reads_as_the_variable_it_was_and_a_state_with_that_variable_still_reads() {
+        let mut c = Conversation::new(ConversationId::new("web", "1"), UserProfile::default(), DateTime::UNIX_EPOCH);
+        assert!(serde_json::to_value(&c).unwrap().get("agent").is_none(), "none yet: not written");
+        let object = serde_json::json!({ "id": "alice", "name": "Alice", "team": "our orders team" });
+        // Stored before the field: the agent among the variables.
+        c.vars.insert("agent".into(), object.clone());
+        assert_eq!((c.variable("agent"), c.agent_replied()), (Some(object.clone()), false));
+        c.vars.insert("agent".into(), serde_json::json!({ "id": "alice", "replied": true }));
+        assert!(c.agent_replied());
+        c.vars.remove("agent");
+        c.agent = Some(Box::new(AssignedAgent {
+            id: "alice".into(),
+            name: "Alice".into(),
+            team: "our orders team".into(),
+            replied: false,
+        }));
+        assert_eq!((c.variable("agent"), c.agent_replied()), (Some(object), false));
+        c.agent.as_mut().unwrap().replied = true;
+        assert_eq!(c.variable("agent").unwrap()["replied"], true);
+        assert_eq!(serde_json::from_value::<Conversation>(serde_json::to_value(&c).unwrap()).unwrap(), c);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use chrono::Duration;
 use serde_json::{Map, Value, json};
 use tandem_core::{
-    ActionRefusal, EscalationFired, Event, Handoff, HandoffRequest, Owner, OwnerChange, Sentiment, TimerKind, Wants,
+    ActionRefusal, AssignedAgent, EscalationFired, Event, Handoff, HandoffRequest, Owner, OwnerChange, Sentiment,
+    TimerKind, Wants,
 };
 use tandem_flow::StepRef;
 use tandem_flow::bot::HandoffStep;
@@ -173,9 +174,7 @@ impl Turn<'_> {
         let Some(message) = self.bot().handoff.say.waiting else { return };
         let waiting = match &self.conv.owner {
             Owner::Queued { .. } => true,
-            Owner::Agent { .. } => {
-                self.conv.vars.get("agent").and_then(|a| a.get("replied")) != Some(&Value::Bool(true))
-            }
+            Owner::Agent { .. } => !self.conv.agent_replied(),
             _ => false,
         };
         if waiting {
@@ -229,8 +228,11 @@ impl Turn<'_> {
                 format!("only the agent who has the chat can do that; it is {}", self.conv.owner.describe()),
             ),
             AgentAction::Reply(text) => {
-                if let Some(Value::Object(about)) = self.conv.vars.get_mut("agent") {
-                    about.insert("replied".into(), Value::Bool(true));
+                match (&mut self.conv.agent, self.conv.vars.get_mut("agent")) {
+                    (Some(assigned), _) => assigned.replied = true,
+                    // A state stored before `Conversation::agent`.
+                    (None, Some(Value::Object(about))) => _ = about.insert("replied".into(), Value::Bool(true)),
+                    (None, _) => {}
                 }
                 let name = self.agent_name(agent);
                 self.deliver(Some(name), text.clone(), Vec::new());
@@ -278,7 +280,9 @@ impl Turn<'_> {
             Some(a) => (a.name.clone(), roster.team_label(a, &handoff.wants)),
             None => (agent.to_string(), "our team".to_string()),
         };
-        self.conv.vars.insert("agent".into(), json!({ "id": agent, "name": name, "team": team }));
+        self.conv.agent =
+            Some(Box::new(AssignedAgent { id: agent.into(), name: name.into(), team: team.into(), replied: false }));
+        self.conv.vars.remove("agent"); // as a state stored before `Conversation::agent` kept it
         self.conv.last_agent = Some(agent.to_string());
         let message = self.step_message(&handoff, |s| s.say).unwrap_or(self.bot().handoff.say.assigned);
         let reason = handoff.reason.clone();

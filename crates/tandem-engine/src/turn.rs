@@ -516,7 +516,7 @@ impl<'a> Turn<'a> {
     }
 }
 
-/// The variables of a conversation plus `sentiment`, `user`, `bot` and `fallbacks`,
+/// The variables of a conversation plus `sentiment`, `agent`, `user`, `bot` and `fallbacks`,
 /// serialised straight from the conversation without copying it first (rendering is on every
 /// reply).
 struct DataView<'a> {
@@ -529,10 +529,10 @@ struct DataView<'a> {
 const VIEW_OWN_NAMES: [&str; 3] = ["user", "bot", "fallbacks"];
 
 impl TemplateData for DataView<'_> {
-    /// A variable's text. The view's own names, and `sentiment` (the conversation's, when it
-    /// has one), are left to Handlebars.
+    /// A variable's text. The view's own names, and `sentiment` and `agent` (the
+    /// conversation's fields, when it has them), are left to Handlebars.
     fn text(&self, name: &str) -> Option<&str> {
-        if VIEW_OWN_NAMES.contains(&name) || name == "sentiment" {
+        if VIEW_OWN_NAMES.contains(&name) || name == "sentiment" || name == "agent" {
             return None;
         }
         self.conv.vars.get(name)?.as_str()
@@ -546,8 +546,14 @@ impl serde::Serialize for DataView<'_> {
         let user = &self.conv.user;
         let mut map = serializer.serialize_map(None)?;
         let sentiment = self.conv.sentiment.as_ref().filter(|_| wanted("sentiment"));
+        let agent = self.conv.agent.as_deref().filter(|_| wanted("agent"));
+        // A variable of the name of a field (as states stored before the field kept it) is
+        // shown only when the field is unset.
         let shown = |name: &str| {
-            !VIEW_OWN_NAMES.contains(&name) && wanted(name) && !(name == "sentiment" && sentiment.is_some())
+            !VIEW_OWN_NAMES.contains(&name)
+                && wanted(name)
+                && !(name == "sentiment" && sentiment.is_some())
+                && !(name == "agent" && agent.is_some())
         };
         for (name, value) in self.conv.vars.iter().filter(|(name, _)| shown(name)) {
             map.serialize_entry(name, value)?;
@@ -561,6 +567,9 @@ impl serde::Serialize for DataView<'_> {
         }
         if let Some(sentiment) = sentiment {
             map.serialize_entry("sentiment", sentiment)?;
+        }
+        if let Some(agent) = agent {
+            map.serialize_entry("agent", agent)?;
         }
         if wanted("user") {
             map.serialize_entry(

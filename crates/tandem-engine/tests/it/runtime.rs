@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use tandem_core::{Channel, ChannelError, ConversationId, Event, Inbound, ManualClock, Outbound, Store, UserProfile};
-use tandem_engine::{Handled, MESSAGES_IN_FLIGHT, MemoryStore, Runtime};
+use tandem_engine::{AgentAction, Engine, Handled, MESSAGES_IN_FLIGHT, MemoryStore, Runtime};
 
 use crate::acme;
 
@@ -154,6 +154,48 @@ async fn an_escalation_journals_the_rule_the_values_and_every_change_of_owner() 
         changes,
         [("bot".into(), "queued".into(), "bot".into()), ("queued".into(), "agent tom".into(), "routing".into())]
     );
+}
+
+#[tokio::test]
+async fn a_state_stored_with_its_agent_among_the_variables_carries_on_from_it() {
+    // The benchmark's bot: it hands an angry customer to Alice and says so while she has not
+    // answered ("Agent {{agent.name}} has been notified ...").
+    let loaded = tandem_flow::load_bot(&crate::repo().join("crates/tandem-cli/bench/support-dialogue"));
+    let engine = Arc::new(Engine::new(loaded.bot.expect("the benchmark's bot loads")).expect("it compiles"));
+    let (recorder, clock, store) =
+        (Arc::new(Recorder::default()), Arc::new(ManualClock::new(start())), Arc::new(MemoryStore::new()));
+    let runtime = Runtime::new(engine, store.clone(), clock.clone()).with_channel(recorder.clone());
+    for (i, text) in ["hi", "my order is ORD-00001", "This is the worst service ever, I am furious!"].iter().enumerate()
+    {
+        runtime.handle(message("b", text, &i.to_string())).await.unwrap();
+    }
+    let id = ConversationId::new("rec", "b");
+    let mut old = store.load(&id).await.unwrap().unwrap();
+    assert!(matches!(old.owner, tandem_core::Owner::Agent { .. }), "{:?}", old.owner);
+    let assigned = old.agent.take().expect("the agent, in its field");
+    assert!(!old.vars.contains_key("agent"), "not among the variables");
+    // As a state stored before the agent had a field of its own.
+    let about = serde_json::json!({ "id": assigned.id, "name": assigned.name, "team": assigned.team });
+    old.vars.insert("agent".into(), about);
+    let commit = tandem_core::Commit {
+        conversation: old,
+        inbound_id: None,
+        fired_timer: None,
+        events: vec![],
+        outbox: vec![],
+        set_timers: vec![],
+        cancel_timers: vec![],
+    };
+    store.commit(commit).await.unwrap();
+    clock.advance(Duration::minutes(1));
+    runtime.handle(message("b", "hello?", "4")).await.unwrap();
+    assert_eq!(recorder.texts("b").last().unwrap(), "Agent Alice has been notified and will join shortly.");
+    runtime.agent_action(&id, &assigned.id, AgentAction::Reply("Hi, I'm here".into())).await.unwrap();
+    let replied = store.load(&id).await.unwrap().unwrap();
+    assert_eq!(replied.variable("agent").unwrap()["replied"], true, "noted in the variable it had");
+    let said = recorder.texts("b").len();
+    runtime.handle(message("b", "great", "5")).await.unwrap();
+    assert_eq!(recorder.texts("b").len(), said, "no waiting message once the agent has answered");
 }
 
 #[tokio::test]
