@@ -549,12 +549,12 @@ impl serde::Serialize for DataView<'_> {
         let agent = self.conv.agent.as_deref().filter(|_| wanted("agent"));
         // A variable of the name of a field (as states stored before the field kept it) is
         // shown only when the field is unset.
-        let shown = |name: &str| {
-            !VIEW_OWN_NAMES.contains(&name)
-                && wanted(name)
-                && !(name == "sentiment" && sentiment.is_some())
-                && !(name == "agent" && agent.is_some())
+        let in_a_field = |name: &str| match name {
+            "sentiment" => sentiment.is_some(),
+            "agent" => agent.is_some(),
+            _ => false,
         };
+        let shown = |name: &str| !VIEW_OWN_NAMES.contains(&name) && wanted(name) && !in_a_field(name);
         for (name, value) in self.conv.vars.iter().filter(|(name, _)| shown(name)) {
             map.serialize_entry(name, value)?;
         }
