@@ -36,10 +36,14 @@ fn start() -> DateTime<Utc> {
 }
 
 fn setup() -> (Arc<Runtime>, Arc<Recorder>, Arc<ManualClock>, Arc<MemoryStore>) {
+    setup_with(acme())
+}
+
+fn setup_with(engine: Arc<Engine>) -> (Arc<Runtime>, Arc<Recorder>, Arc<ManualClock>, Arc<MemoryStore>) {
     let recorder = Arc::new(Recorder::default());
     let clock = Arc::new(ManualClock::new(start()));
     let store = Arc::new(MemoryStore::new());
-    let runtime = Runtime::new(acme(), store.clone(), clock.clone()).with_channel(recorder.clone());
+    let runtime = Runtime::new(engine, store.clone(), clock.clone()).with_channel(recorder.clone());
     (Arc::new(runtime), recorder, clock, store)
 }
 
@@ -156,15 +160,27 @@ async fn an_escalation_journals_the_rule_the_values_and_every_change_of_owner() 
     );
 }
 
+/// Store `conversation` as it is, as an earlier version of Tandem would have left it.
+async fn store_as_written_before(store: &MemoryStore, conversation: tandem_core::Conversation) {
+    let commit = tandem_core::Commit {
+        conversation,
+        inbound_id: None,
+        fired_timer: None,
+        events: vec![],
+        outbox: vec![],
+        set_timers: vec![],
+        cancel_timers: vec![],
+    };
+    store.commit(commit).await.unwrap();
+}
+
 #[tokio::test]
 async fn a_state_stored_with_its_agent_among_the_variables_carries_on_from_it() {
     // The benchmark's bot: it hands an angry customer to Alice and says so while she has not
     // answered ("Agent {{agent.name}} has been notified ...").
     let loaded = tandem_flow::load_bot(&crate::repo().join("crates/tandem-cli/bench/support-dialogue"));
     let engine = Arc::new(Engine::new(loaded.bot.expect("the benchmark's bot loads")).expect("it compiles"));
-    let (recorder, clock, store) =
-        (Arc::new(Recorder::default()), Arc::new(ManualClock::new(start())), Arc::new(MemoryStore::new()));
-    let runtime = Runtime::new(engine, store.clone(), clock.clone()).with_channel(recorder.clone());
+    let (runtime, recorder, clock, store) = setup_with(engine);
     for (i, text) in ["hi", "my order is ORD-00001", "This is the worst service ever, I am furious!"].iter().enumerate()
     {
         runtime.handle(message("b", text, &i.to_string())).await.unwrap();
@@ -177,16 +193,7 @@ async fn a_state_stored_with_its_agent_among_the_variables_carries_on_from_it() 
     // As a state stored before the agent had a field of its own.
     let about = serde_json::json!({ "id": assigned.id, "name": assigned.name, "team": assigned.team });
     old.vars.insert("agent".into(), about);
-    let commit = tandem_core::Commit {
-        conversation: old,
-        inbound_id: None,
-        fired_timer: None,
-        events: vec![],
-        outbox: vec![],
-        set_timers: vec![],
-        cancel_timers: vec![],
-    };
-    store.commit(commit).await.unwrap();
+    store_as_written_before(&store, old).await;
     clock.advance(Duration::minutes(1));
     runtime.handle(message("b", "hello?", "4")).await.unwrap();
     assert_eq!(recorder.texts("b").last().unwrap(), "Agent Alice has been notified and will join shortly.");
@@ -210,16 +217,7 @@ async fn a_state_stored_with_its_sentiment_among_the_variables_carries_on_from_i
         "sentiment".into(),
         serde_json::json!({ "score": 0.5, "trend": 0.0, "min": 0.4, "history": [0.4, 0.6] }),
     );
-    let commit = tandem_core::Commit {
-        conversation: old,
-        inbound_id: None,
-        fired_timer: None,
-        events: vec![],
-        outbox: vec![],
-        set_timers: vec![],
-        cancel_timers: vec![],
-    };
-    store.commit(commit).await.unwrap();
+    store_as_written_before(&store, old).await;
     clock.advance(Duration::minutes(1));
     let mut sour = message("a", "hmm, that is not what I asked", "2");
     sour.sentiment = Some(-0.5);
