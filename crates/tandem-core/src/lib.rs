@@ -20,6 +20,6 @@ pub use conversation::{
 };
 pub use event::{ActionRefusal, EscalationFired, Event, HandoffRequest, JournalEntry, JournalRun, OwnerChange};
 pub use message::{Channel, ChannelError, Inbound, Outbound, OutboxMessage};
-pub use store::{Commit, CommitOutcome, Store, StoreError};
+pub use store::{Commit, CommitOutcome, Committing, Store, StoreError};
 pub use timer::{Timer, TimerId, TimerKind};
 pub use variables::Variables;

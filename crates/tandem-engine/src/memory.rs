@@ -11,7 +11,8 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 use smallvec::SmallVec;
 use tandem_core::{
-    Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError, Timer, TimerId,
+    Commit, CommitOutcome, Committing, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError,
+    Timer, TimerId,
 };
 
 use crate::journal_log::{BlockAt, JournalLog};
@@ -199,8 +200,8 @@ impl Store for MemoryStore {
         Ok(self.tables().conversations.get(id).is_some_and(|r| r.seen.contains(platform_id)))
     }
 
-    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
-        self.write(commit)
+    fn commit(&self, commit: Commit) -> Committing<'_> {
+        Box::pin(std::future::ready(self.write(commit)))
     }
 
     fn try_commit(&self, commit: Commit) -> Result<Result<CommitOutcome, StoreError>, Commit> {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, Row};
-use tandem_core::{CommitOutcome, OutboxMessage, StoreError};
+use tandem_core::{CommitOutcome, Committing, OutboxMessage, StoreError};
 
 use crate::codec::{EncodedCommit, db_error, micros};
 use crate::queries::{self, sql_store};
@@ -86,41 +86,43 @@ impl PostgresStore {
 
     /// Write one step in one round trip (the `tandem_commit` function of the migrations), or
     /// find that it was written before.
-    async fn write(&self, c: EncodedCommit) -> Result<CommitOutcome, StoreError> {
-        let (timer_ids, timer_dues, timer_kinds) = columns3(&c.set_timers);
-        let seqs: Vec<i64> = c.journal.iter().map(|row| row.seq).collect();
-        let ats: Vec<i64> = c.journal.iter().map(|row| row.at).collect();
-        let events: Vec<&str> = c.journal.iter().map(|row| row.events.as_str()).collect();
-        let bodies: Vec<&str> = c.outbox.iter().map(|(body, _)| body.as_str()).collect();
-        let written = sqlx::query_scalar::<_, Vec<i64>>(
-            "SELECT tandem_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(&c.key)
-        .bind(c.now)
-        .bind(&c.inbound)
-        .bind(&c.fired_timer)
-        .bind(&c.cancel_timers)
-        .bind(timer_ids)
-        .bind(timer_dues)
-        .bind(timer_kinds)
-        .bind(seqs)
-        .bind(ats)
-        .bind(events)
-        .bind(bodies)
-        .bind(&*c.state)
-        .bind(c.owner)
-        .fetch_one(&self.pool)
-        .await;
-        match written {
-            Ok(ids) => Ok(CommitOutcome::Committed(
-                ids.into_iter()
-                    .zip(c.outbox)
-                    .map(|(id, (_, message))| OutboxMessage { id, conversation: c.id.clone(), message })
-                    .collect(),
-            )),
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(DUPLICATE) => Ok(CommitOutcome::Duplicate),
-            Err(e) => Err(db_error(e)),
-        }
+    fn write(&self, c: EncodedCommit) -> Committing<'_> {
+        Box::pin(async move {
+            let (timer_ids, timer_dues, timer_kinds) = columns3(&c.set_timers);
+            let seqs: Vec<i64> = c.journal.iter().map(|row| row.seq).collect();
+            let ats: Vec<i64> = c.journal.iter().map(|row| row.at).collect();
+            let events: Vec<&str> = c.journal.iter().map(|row| row.events.as_str()).collect();
+            let bodies: Vec<&str> = c.outbox.iter().map(|(body, _)| body.as_str()).collect();
+            let written = sqlx::query_scalar::<_, Vec<i64>>(
+                "SELECT tandem_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(&c.key)
+            .bind(c.now)
+            .bind(&c.inbound)
+            .bind(&c.fired_timer)
+            .bind(&c.cancel_timers)
+            .bind(timer_ids)
+            .bind(timer_dues)
+            .bind(timer_kinds)
+            .bind(seqs)
+            .bind(ats)
+            .bind(events)
+            .bind(bodies)
+            .bind(&*c.state)
+            .bind(c.owner)
+            .fetch_one(&self.pool)
+            .await;
+            match written {
+                Ok(ids) => Ok(CommitOutcome::Committed(
+                    ids.into_iter()
+                        .zip(c.outbox)
+                        .map(|(id, (_, message))| OutboxMessage { id, conversation: c.id.clone(), message })
+                        .collect(),
+                )),
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(DUPLICATE) => Ok(CommitOutcome::Duplicate),
+                Err(e) => Err(db_error(e)),
+            }
+        })
     }
 }
 

@@ -58,8 +58,7 @@ macro_rules! sql_store {
             use chrono::{DateTime, Utc};
             use sqlx::Row;
             use tandem_core::{
-                Commit, CommitOutcome, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError,
-                Timer,
+                Commit, Committing, Conversation, ConversationId, JournalEntry, OutboxMessage, Store, StoreError, Timer,
             };
 
             use $crate::codec::{EncodedCommit, db_error, from_json, from_micros, micros};
@@ -94,8 +93,11 @@ macro_rules! sql_store {
                     Ok(row.is_some())
                 }
 
-                async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
-                    self.write(EncodedCommit::new(commit)?).await
+                fn commit(&self, commit: Commit) -> Committing<'_> {
+                    match EncodedCommit::new(commit) {
+                        Ok(encoded) => self.write(encoded),
+                        Err(e) => Box::pin(std::future::ready(Err(e))),
+                    }
                 }
 
                 async fn due_timers(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Timer>, StoreError> {

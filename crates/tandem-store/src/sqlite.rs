@@ -15,7 +15,8 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use tandem_core::{CommitOutcome, StoreError};
+use tandem_core::{Committing, StoreError};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::{EncodedCommit, db_error, micros};
@@ -115,10 +116,20 @@ impl SqliteStore {
     }
 
     /// Queued for the writer, which writes it with the other commits waiting (group commit).
-    async fn write(&self, commit: EncodedCommit) -> Result<CommitOutcome, StoreError> {
+    /// A queue with room takes it at once, and the future waits only for the answer.
+    fn write(&self, commit: EncodedCommit) -> Committing<'_> {
         let (reply, outcome) = oneshot::channel();
-        self.queue(Write::Commit(Box::new(commit), reply)).await?;
-        outcome.await.map_err(|_| writer_gone())?
+        let full = match self.writer.try_send(Write::Commit(Box::new(commit), reply)) {
+            Ok(()) => None,
+            Err(TrySendError::Full(write)) => Some(write),
+            Err(TrySendError::Closed(_)) => return Box::pin(std::future::ready(Err(writer_gone()))),
+        };
+        Box::pin(async move {
+            if let Some(write) = full {
+                self.queue(write).await?;
+            }
+            outcome.await.map_err(|_| writer_gone())?
+        })
     }
 
     fn marks_in_flight(&self) -> HashSet<i64> {

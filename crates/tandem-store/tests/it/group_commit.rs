@@ -150,3 +150,29 @@ async fn a_flush_with_nothing_queued_returns_at_once() {
     store.flush().await.expect("nothing to write is not an error");
     store.flush().await.expect("and again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_commits_larger_than_the_writers_queue_is_all_written() {
+    // The writer's queue holds 4,096 writes. Another connection holds the file's write lock
+    // while every commit is made, so the writer stops at its first batch, the queue fills, and
+    // the rest wait for room in their futures; then none may be lost or doubled.
+    const BURST: usize = 12_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tandem.sqlite");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let conversations: Vec<_> = (0..BURST).map(|i| contract::conversation(&format!("b{i}"))).collect();
+    let blocker = rusqlite::Connection::open(&path).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let waiting: Vec<_> = conversations.iter().map(|c| store.commit(contract::commit(c, Some("m1"), 1))).collect();
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let mut ids = HashSet::new();
+    for (c, outcome) in conversations.iter().zip(waiting) {
+        let Ok(CommitOutcome::Committed(sent)) = outcome.await else { panic!("{}: not committed", c.id) };
+        assert!(ids.insert(sent[0].id), "outbox ids are distinct");
+    }
+    assert_eq!(ids.len(), BURST);
+    for c in conversations.iter().step_by(997) {
+        assert_eq!(store.load(&c.id).await.unwrap().unwrap().id, c.id);
+        assert_eq!(store.journal(&c.id).await.unwrap().len(), 2);
+    }
+}
