@@ -276,7 +276,7 @@ pub async fn run(
     let turns = turns(runtime, replies, conversations, concurrent, tally);
     // Concurrent clients are spawned by a task on a worker, as a server's accept loop spawns
     // its connections': spawned from the thread that blocks on the runtime, each went through
-    // the runtime's shared queue (concurrent at 10,000: 65,000 -> 75,000 msgs/s). One client
+    // the runtime's shared queue (concurrent at 10,000: ~70,000 -> ~79,000 msgs/s). One client
     // at a time stays on that thread, where it waits for the store with less scheduling.
     let Turns { tally, rss_live, wall_s: wall } = if concurrent { tokio::spawn(turns).await?? } else { turns.await? };
     let Tally { mut latencies, mismatches, .. } = tally;
