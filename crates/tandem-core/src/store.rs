@@ -61,7 +61,9 @@ pub trait Store: Send + Sync {
     /// Write `commit` atomically. Not an `async fn`: `async_trait` keeps an argument in the
     /// boxed future for as long as it waits, and a store encodes or takes a commit apart
     /// before it waits; the future holds only what waits (a commit is ~520 bytes, and the
-    /// SQLite store's future was 1.25 KB with it).
+    /// SQLite store's future was 1.25 KB with it). A store may start the write when it is
+    /// called, before the future is polled: a commit whose future is dropped may still be
+    /// written, as one dropped while it waited always could be.
     fn commit(&self, commit: Commit) -> Committing<'_>;
     /// [`Store::commit`] at once, if the store commits without waiting (in memory); otherwise
     /// the commit back, for `commit`.
