@@ -140,8 +140,9 @@ impl Writer {
             };
             for ((commit, reply), outcome) in commits.into_iter().zip(outcomes) {
                 if let Ok(CommitOutcome::Committed(_)) = &outcome {
-                    self.live.committed(&commit.key, &commit.state);
-                    self.known.stored(&commit.key);
+                    let EncodedCommit { key, state, .. } = *commit;
+                    self.known.stored(&key);
+                    self.live.committed(key, state);
                 }
                 let _ = reply.send(outcome);
             }

@@ -34,9 +34,10 @@ impl LiveStates {
         self.0.get(key)
     }
 
-    /// Called by the writer only, once `state` is committed.
-    pub(crate) fn committed(&self, key: &str, state: &Arc<str>) {
-        self.0.insert(key.to_string(), state.clone());
+    /// Called by the writer only, once `state` is committed; the commit's own key and text
+    /// are kept (no copy made).
+    pub(crate) fn committed(&self, key: String, state: Arc<str>) {
+        self.0.insert(key, state);
     }
 
     /// Bytes held now.
