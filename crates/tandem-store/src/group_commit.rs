@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{CachedStatement, Connection, Statement, TransactionBehavior, params};
-use tandem_core::{CommitOutcome, OutboxMessage, StoreError};
+use tandem_core::{CommitOutcome, ConversationId, Outbound, OutboxMessage, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::EncodedCommit;
@@ -139,11 +139,16 @@ impl Writer {
                 }
             };
             for ((commit, reply), outcome) in commits.into_iter().zip(outcomes) {
-                if let Ok(CommitOutcome::Committed(_)) = &outcome {
-                    let EncodedCommit { key, state, .. } = *commit;
-                    self.known.stored(&key);
-                    self.live.committed(key, state);
-                }
+                let outcome = outcome.map(|written| match written {
+                    Written::Seen => CommitOutcome::Duplicate,
+                    Written::Outbox(ids) => {
+                        // The commit is done with: its key, state and messages move on.
+                        let EncodedCommit { id, key, state, outbox, .. } = *commit;
+                        self.known.stored(&key);
+                        self.live.committed(key, state);
+                        CommitOutcome::Committed(outbox_messages(id, outbox, ids))
+                    }
+                });
                 let _ = reply.send(outcome);
             }
         }
@@ -166,15 +171,15 @@ fn write_together(
     commits: &[&EncodedCommit],
     delivered: &[(i64, i64)],
     next_outbox_id: &mut i64,
-) -> rusqlite::Result<Vec<Result<CommitOutcome, StoreError>>> {
+) -> rusqlite::Result<Vec<Result<Written, StoreError>>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(commits.len());
     let mut next_id = *next_outbox_id;
     let mut statements = Statements::prepare(&tx)?;
     for commit in commits {
         match write_one(&tx, &mut statements, commit, &mut next_id) {
-            Ok(Step::Written(ids)) => outcomes.push(Ok(CommitOutcome::Committed(outbox_messages(commit, ids)))),
-            Ok(Step::Seen) => outcomes.push(Ok(CommitOutcome::Duplicate)),
+            Ok(Step::Written(ids)) => outcomes.push(Ok(Written::Outbox(ids))),
+            Ok(Step::Seen) => outcomes.push(Ok(Written::Seen)),
             Ok(Step::SeenAfterWriting | Step::OutOfOrder(_)) | Err(_) => {
                 drop(statements);
                 drop(tx); // rolled back
@@ -196,7 +201,7 @@ fn write_apart(
     commits: &[&EncodedCommit],
     delivered: &[(i64, i64)],
     next_outbox_id: &mut i64,
-) -> rusqlite::Result<Vec<Result<CommitOutcome, StoreError>>> {
+) -> rusqlite::Result<Vec<Result<Written, StoreError>>> {
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(commits.len());
     let mut next_id = *next_outbox_id;
@@ -205,15 +210,15 @@ fn write_apart(
         let mut next_id_after = next_id;
         let written = Statements::prepare(&step).and_then(|mut s| write_one(&step, &mut s, commit, &mut next_id_after));
         let outcome = match written {
-            Ok(Step::Written(ids)) => Ok(CommitOutcome::Committed(outbox_messages(commit, ids))),
-            Ok(Step::Seen | Step::SeenAfterWriting) => Ok(CommitOutcome::Duplicate),
+            Ok(Step::Written(ids)) => Ok(Written::Outbox(ids)),
+            Ok(Step::Seen | Step::SeenAfterWriting) => Ok(Written::Seen),
             Ok(Step::OutOfOrder(OutOfOrder { seq, last })) => Err(StoreError::Database(format!(
                 "the journal of {} is at event {last}: a step's events from {seq} do not follow it",
                 commit.key
             ))),
             Err(e) => Err(sqlite_error(&e)),
         };
-        if let Ok(CommitOutcome::Committed(_)) = outcome {
+        if let Ok(Written::Outbox(_)) = outcome {
             step.commit()?;
             next_id = next_id_after;
         } else {
@@ -225,6 +230,14 @@ fn write_apart(
     tx.commit()?;
     *next_outbox_id = next_id;
     Ok(outcomes)
+}
+
+/// What a commit came to in the file: written, with the ids of its outbox rows, or seen
+/// before. Made into the caller's [`CommitOutcome`] once the transaction is in the file, from
+/// the commit itself (its messages moved, not copied).
+enum Written {
+    Outbox(Vec<i64>),
+    Seen,
 }
 
 /// What came of writing one step.
@@ -396,10 +409,10 @@ fn mark_delivered(tx: &Connection, delivered: &[(i64, i64)]) -> rusqlite::Result
     Ok(())
 }
 
-fn outbox_messages(c: &EncodedCommit, ids: Vec<i64>) -> Vec<OutboxMessage> {
+fn outbox_messages(conversation: ConversationId, outbox: Vec<(String, Outbound)>, ids: Vec<i64>) -> Vec<OutboxMessage> {
     ids.into_iter()
-        .zip(&c.outbox)
-        .map(|(id, (_, message))| OutboxMessage { id, conversation: c.id.clone(), message: message.clone() })
+        .zip(outbox)
+        .map(|(id, (_, message))| OutboxMessage { id, conversation: conversation.clone(), message })
         .collect()
 }
 
