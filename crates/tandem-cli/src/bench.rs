@@ -38,6 +38,9 @@ pub enum Mode {
     PostgresConcurrent,
     /// SQLite with N stored conversations and N pending timers: start-up, memory, timer lag.
     Scale,
+    /// The spec's floor: the dialogue as a hand-written `match` state machine, no engine, to
+    /// measure what this machine does (the targets are shares of it).
+    Floor,
 }
 
 /// Connections the PostgreSQL modes open (the server is on this machine's 2 cores too).
@@ -109,35 +112,35 @@ impl Channel for Replies {
 }
 
 /// One message of the workload: conversation `c` says its line of `turn`; the replies are
-/// checked. Returns the latency in µs and, if the replies were wrong, what was wrong.
+/// checked. Returns the latency in ns and, if the replies were wrong, what was wrong.
 async fn exchange(
     runtime: &Runtime,
     replies: &Replies,
     c: usize,
     turn: usize,
-) -> anyhow::Result<(u32, Option<String>)> {
+) -> anyhow::Result<(u64, Option<String>)> {
     let text = says(c, turn).into_owned();
     let sent = Instant::now();
     runtime.handle(inbound(c, turn, text)).await?;
-    let latency = sent.elapsed().as_micros() as u32;
+    let latency = nanos(sent.elapsed());
     Ok((latency, replies.checked(c, turn)))
 }
 
 /// The outcomes of the run's messages as they come: each latency in its place, and the
 /// mismatches (the first three shown). The latencies' slots are made (and written) before the
 /// run, so that the harness's record is not counted as the conversations' memory.
-struct Tally {
-    latencies: Vec<u32>,
+pub(crate) struct Tally {
+    latencies: Vec<u64>,
     recorded: usize,
     mismatches: usize,
 }
 
 impl Tally {
-    fn for_messages(messages: usize) -> Self {
-        Self { latencies: vec![u32::MAX; messages], recorded: 0, mismatches: 0 }
+    pub(crate) fn for_messages(messages: usize) -> Self {
+        Self { latencies: vec![u64::MAX; messages], recorded: 0, mismatches: 0 }
     }
 
-    fn add(&mut self, (latency, wrong): (u32, Option<String>)) {
+    pub(crate) fn add(&mut self, (latency, wrong): (u64, Option<String>)) {
         if let Some(slot) = self.latencies.get_mut(self.recorded) {
             *slot = latency;
             self.recorded += 1;
@@ -149,6 +152,15 @@ impl Tally {
             self.mismatches += 1;
         }
     }
+
+    pub(crate) fn mismatches(&self) -> usize {
+        self.mismatches
+    }
+}
+
+/// A latency in ns.
+pub(crate) fn nanos(elapsed: std::time::Duration) -> u64 {
+    u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The five turns, done: what every message came to, resident memory after turn 4 (KiB) and
@@ -195,7 +207,7 @@ async fn turns(
 
 /// What conversation `c` says at `turn` (1-5). Lines with an order number are made for the
 /// conversation, and without `format!`: the harness's own work counts in the measured time.
-fn says(c: usize, turn: usize) -> Cow<'static, str> {
+pub(crate) fn says(c: usize, turn: usize) -> Cow<'static, str> {
     match turn {
         1 => "hi".into(),
         2 => "it's 12345".into(),
@@ -207,7 +219,7 @@ fn says(c: usize, turn: usize) -> Cow<'static, str> {
 }
 
 /// The one reply conversation `c` must get at `turn` (1-5).
-fn reply(c: usize, turn: usize) -> Cow<'static, str> {
+pub(crate) fn reply(c: usize, turn: usize) -> Cow<'static, str> {
     match turn {
         1 => "Hi! I'm the support bot. What is your order number?".into(),
         2 => "Sorry, that is not a valid order number (format ABC-12345). Please try again.".into(),
@@ -279,38 +291,53 @@ pub async fn run(
     // the runtime's shared queue (concurrent at 10,000: ~70,000 -> ~79,000 msgs/s). One client
     // at a time stays on that thread, where it waits for the store with less scheduling.
     let Turns { tally, rss_live, wall_s: wall } = if concurrent { tokio::spawn(turns).await?? } else { turns.await? };
-    let Tally { mut latencies, mismatches, .. } = tally;
-    latencies.sort_unstable();
-    let messages = conversations * 5;
-    let mib = |kib: u64| (kib as f64 / 1024.0 * 10.0).round() / 10.0;
-    // The spec's key order, so the line compares as text with other frameworks' lines.
-    let line = format!(
-        concat!(
-            r#"{{"framework":"tandem {} ({})","conversations":{},"messages":{},"wall_s":{:.3},"msgs_per_s":{:.0},"#,
-            r#""lat_us_p50":{},"lat_us_p90":{},"lat_us_p99":{},"lat_us_max":{},"rss_base_MiB":{},"rss_live_MiB":{},"#,
-            r#""rss_peak_MiB":{},"live_state_KiB_per_conv":{:.2},"mismatches":{}}}"#
-        ),
-        env!("CARGO_PKG_VERSION"),
-        mode_name(mode),
-        conversations,
-        messages,
-        wall,
-        messages as f64 / wall,
-        percentile(&latencies, 0.50).unwrap_or(0),
-        percentile(&latencies, 0.90).unwrap_or(0),
-        percentile(&latencies, 0.99).unwrap_or(0),
-        latencies.last().copied().unwrap_or(0),
-        mib(rss_base),
-        mib(rss_live),
-        mib(rss_kib("VmHWM")),
-        rss_live.saturating_sub(rss_base) as f64 / conversations.max(1) as f64,
-        mismatches,
-    );
-    output::line(line)?;
+    let mismatches = tally.mismatches;
+    let live = Reading { base: rss_base, live: rss_live };
+    output::line(spec_line(&format!("tandem {} ({})", env!("CARGO_PKG_VERSION"), mode_name(mode)), tally, live, wall))?;
     if let Some(url) = &postgres {
         PostgresStore::drop_schema(url, &schema).await?;
     }
     Ok(if mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Resident memory (KiB) before the first message and after turn 4.
+pub(crate) struct Reading {
+    pub base: u64,
+    pub live: u64,
+}
+
+/// The spec's JSON line for a run of `framework` that took `wall` seconds, in the spec's key
+/// order, so that it compares as text with other frameworks' lines. Latencies in µs with two
+/// decimals (the spec's floors are below one).
+pub(crate) fn spec_line(framework: &str, tally: Tally, rss: Reading, wall: f64) -> String {
+    let Tally { mut latencies, recorded, mismatches } = tally;
+    let messages = latencies.len();
+    let conversations = messages / 5;
+    latencies.truncate(recorded);
+    latencies.sort_unstable();
+    let mib = |kib: u64| (kib as f64 / 1024.0 * 10.0).round() / 10.0;
+    let us = |p: f64| percentile(&latencies, p).map_or(0.0, |ns| ns as f64 / 1000.0);
+    format!(
+        concat!(
+            r#"{{"framework":"{}","conversations":{},"messages":{},"wall_s":{:.3},"msgs_per_s":{:.0},"#,
+            r#""lat_us_p50":{:.2},"lat_us_p90":{:.2},"lat_us_p99":{:.2},"lat_us_max":{:.2},"#,
+            r#""rss_base_MiB":{},"rss_live_MiB":{},"rss_peak_MiB":{},"live_state_KiB_per_conv":{:.2},"mismatches":{}}}"#
+        ),
+        framework,
+        conversations,
+        messages,
+        wall,
+        messages as f64 / wall,
+        us(0.50),
+        us(0.90),
+        us(0.99),
+        us(1.0),
+        mib(rss.base),
+        mib(rss.live),
+        mib(rss_kib("VmHWM")),
+        rss.live.saturating_sub(rss.base) as f64 / conversations.max(1) as f64,
+        mismatches,
+    )
 }
 
 fn mode_name(mode: Mode) -> &'static str {
@@ -321,6 +348,7 @@ fn mode_name(mode: Mode) -> &'static str {
         Mode::Postgres => "postgres",
         Mode::PostgresConcurrent => "postgres-concurrent",
         Mode::Scale => "scale",
+        Mode::Floor => "floor",
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod agent_console;
 mod bench;
+mod bench_floor;
 mod bench_scale;
 mod chat;
 mod check;
@@ -172,6 +173,10 @@ fn main() -> ExitCode {
                 None => rt.block_on(bench_scale::run(conversations, hot)),
             })
             .map(|()| ExitCode::SUCCESS),
+        Command::Bench { conversations, mode: bench::Mode::Floor, .. } => {
+            let (line, right) = bench_floor::run(conversations);
+            output::line(line).map_err(Into::into).map(|()| if right { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
         Command::Bench { conversations, mode, bot, live_state_mib, .. } => {
             runtime().and_then(|rt| rt.block_on(bench::run(conversations, mode, bot, live_state_mib << 20)))
         }

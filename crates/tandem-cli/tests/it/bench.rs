@@ -19,7 +19,7 @@ fn postgres_is_there() -> bool {
 
 #[test]
 fn the_workload_runs_in_every_mode_with_no_mismatch_and_prints_the_spec_line() {
-    let mut modes = vec![("memory", "200"), ("sqlite", "20"), ("concurrent", "20")];
+    let mut modes = vec![("memory", "200"), ("sqlite", "20"), ("concurrent", "20"), ("floor", "200")];
     if postgres_is_there() {
         modes.extend([("postgres", "20"), ("postgres-concurrent", "20")]);
     }
@@ -29,7 +29,12 @@ fn the_workload_runs_in_every_mode_with_no_mismatch_and_prints_the_spec_line() {
         assert!(out.status.success(), "{mode}: {line}\n{}", String::from_utf8_lossy(&out.stderr));
         let json: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
         assert_eq!(json["mismatches"], 0);
-        assert_eq!(json["framework"], format!("tandem {} ({mode})", env!("CARGO_PKG_VERSION")));
+        let framework = match mode {
+            "floor" => "floor: hand-written Rust match state machine + regex".to_string(),
+            _ => format!("tandem {} ({mode})", env!("CARGO_PKG_VERSION")),
+        };
+        assert_eq!(json["framework"], framework);
+        assert!(json["lat_us_p50"].as_f64().is_some_and(|p50| p50 > 0.0), "{mode}: latencies below 1 µs show: {line}");
         assert_eq!(json["messages"].as_u64(), Some(conversations.parse::<u64>().unwrap() * 5));
         let keys = [
             "framework",
