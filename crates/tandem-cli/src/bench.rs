@@ -2,20 +2,18 @@
 //! real engine, handoff and store. N conversations, step-major (turn 1 to all, then turn 2,
 //! ...), every reply checked against the table; one JSON line out; exit 1 on any mismatch.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_trait::async_trait;
-use foldhash::fast::FixedState;
 use tandem_core::{Channel, ChannelError, ConversationId, Inbound, Outbound, Store, SystemClock, UserProfile};
 use tandem_engine::{MemoryStore, Runtime};
 use tandem_store::{PostgresStore, SqliteStore};
 
+use crate::bench_script::{reply, says};
 use crate::chat::load_engine;
 use crate::output;
 
@@ -53,23 +51,27 @@ fn database_url() -> String {
 }
 
 /// Checks each reply as it is sent against the line the script expects of its conversation
-/// (its number) at the turn under way, so no copy of its text is kept, and keeps what it found
-/// until the harness takes it: an entry per message in flight with a reply, not a table of
-/// every conversation (the concurrent mode has them all in flight at once).
-#[derive(Default)]
+/// (its number) at the turn under way, and keeps what it found until the harness takes it: a
+/// byte per conversation, made before the run (so not counted as the conversations' memory),
+/// and the text of a wrong reply only.
 struct Replies {
     turn: AtomicUsize,
-    checks: Mutex<HashMap<usize, Check, FixedState>>,
+    /// Per conversation, this turn: [`RIGHT`] once the right reply came, [`OTHER`] when
+    /// another (or a second) came.
+    found: Vec<AtomicU8>,
+    /// The other replies, and whose.
+    wrong: Mutex<Vec<(usize, String)>>,
 }
 
-/// The replies a conversation's message got: right (as expected), and any other.
-#[derive(Default)]
-struct Check {
-    right: usize,
-    wrong: Vec<String>,
-}
+const RIGHT: u8 = 1;
+const OTHER: u8 = 2;
 
 impl Replies {
+    fn for_conversations(conversations: usize) -> Self {
+        let found = (0..conversations).map(|_| AtomicU8::new(0)).collect();
+        Self { turn: AtomicUsize::new(0), found, wrong: Mutex::new(Vec::new()) }
+    }
+
     /// Replies from now on are to messages of `turn` (turns do not overlap).
     fn start_turn(&self, turn: usize) {
         self.turn.store(turn, Ordering::Relaxed);
@@ -77,15 +79,20 @@ impl Replies {
 
     /// What was wrong with the replies to conversation `c`'s message, if anything.
     fn checked(&self, c: usize, turn: usize) -> Option<String> {
-        let Check { right, wrong } = self.checks().remove(&c).unwrap_or_default();
-        (right != 1 || !wrong.is_empty()).then(|| {
-            let expected = reply(c, turn);
-            format!("mismatch: conversation {c}, turn {turn}: {right} right, got {wrong:?}, expected [{expected:?}]")
-        })
+        let found = self.found.get(c).map_or(0, |found| found.swap(0, Ordering::Relaxed));
+        if found == RIGHT {
+            return None;
+        }
+        let mut all = self.wrong();
+        let (theirs, others): (Vec<_>, Vec<_>) = std::mem::take(&mut *all).into_iter().partition(|(of, _)| *of == c);
+        *all = others;
+        let wrong: Vec<String> = theirs.into_iter().map(|(_, text)| text).collect();
+        let (right, expected) = (found & RIGHT, reply(c, turn).text());
+        Some(format!("mismatch: conversation {c}, turn {turn}: {right} right, got {wrong:?}, expected [{expected:?}]"))
     }
 
-    fn checks(&self) -> std::sync::MutexGuard<'_, HashMap<usize, Check, FixedState>> {
-        self.checks.lock().unwrap_or_else(|e| e.into_inner())
+    fn wrong(&self) -> std::sync::MutexGuard<'_, Vec<(usize, String)>> {
+        self.wrong.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -95,17 +102,14 @@ impl Channel for Replies {
         "bench"
     }
     async fn send(&self, id: &ConversationId, message: &Outbound) -> Result<(), ChannelError> {
-        let c = id
-            .chat()
-            .parse()
-            .map_err(|_| ChannelError { channel: "bench".into(), reason: format!("not a benchmark chat: {id}") })?;
-        let expected = reply(c, self.turn.load(Ordering::Relaxed));
-        let mut checks = self.checks();
-        let check = checks.entry(c).or_default();
-        if check.right == 0 && message.text == expected {
-            check.right = 1;
-        } else {
-            check.wrong.push(message.text.clone());
+        let not_ours = || ChannelError { channel: "bench".into(), reason: format!("not a benchmark chat: {id}") };
+        let c: usize = id.chat().parse().map_err(|_| not_ours())?;
+        let found = self.found.get(c).ok_or_else(not_ours)?;
+        let right = reply(c, self.turn.load(Ordering::Relaxed)).is(&message.text)
+            && found.fetch_or(RIGHT, Ordering::Relaxed) & RIGHT == 0;
+        if !right {
+            found.fetch_or(OTHER, Ordering::Relaxed);
+            self.wrong().push((c, message.text.clone()));
         }
         Ok(())
     }
@@ -119,7 +123,7 @@ async fn exchange(
     c: usize,
     turn: usize,
 ) -> anyhow::Result<(u64, Option<String>)> {
-    let text = says(c, turn).into_owned();
+    let text = says(c, turn).text();
     let sent = Instant::now();
     runtime.handle(inbound(c, turn, text)).await?;
     let latency = nanos(sent.elapsed());
@@ -205,44 +209,6 @@ async fn turns(
     Ok(Turns { tally, rss_live, wall_s: started.elapsed().as_secs_f64() })
 }
 
-/// What conversation `c` says at `turn` (1-5). Lines with an order number are made for the
-/// conversation, and without `format!`: the harness's own work counts in the measured time.
-pub(crate) fn says(c: usize, turn: usize) -> Cow<'static, str> {
-    match turn {
-        1 => "hi".into(),
-        2 => "it's 12345".into(),
-        3 => with_order(c, "my order is ", ""),
-        4 if is_angry(c) => "This is the worst service ever, I am furious!".into(),
-        4 => "The package arrived damaged, can you help?".into(),
-        _ => "thanks".into(),
-    }
-}
-
-/// The one reply conversation `c` must get at `turn` (1-5).
-pub(crate) fn reply(c: usize, turn: usize) -> Cow<'static, str> {
-    match turn {
-        1 => "Hi! I'm the support bot. What is your order number?".into(),
-        2 => "Sorry, that is not a valid order number (format ABC-12345). Please try again.".into(),
-        3 => with_order(c, "Thanks, order ", ". Please describe the issue."),
-        4 if is_angry(c) => "I'm sorry for the trouble. I'm transferring you to a human agent (Alice).".into(),
-        4 => with_order(c, "I've opened a ticket for ", ". Anything else?"),
-        _ if is_angry(c) => "Agent Alice has been notified and will join shortly.".into(),
-        _ => "Glad I could help. Goodbye!".into(),
-    }
-}
-
-fn is_angry(c: usize) -> bool {
-    c.is_multiple_of(5)
-}
-
-/// `before`, conversation `c`'s order number (`ORD-` and five digits of c mod 100,000), `after`.
-fn with_order(c: usize, before: &str, after: &str) -> Cow<'static, str> {
-    let mut digits = itoa::Buffer::new();
-    let digits = digits.format(c % 100_000);
-    let zeros = &"00000"[digits.len()..];
-    Cow::Owned([before, "ORD-", zeros, digits, after].concat())
-}
-
 fn inbound(c: usize, turn: usize, text: String) -> Inbound {
     let (mut chat, mut turn_digits) = (itoa::Buffer::new(), itoa::Buffer::new());
     let chat = chat.format(c);
@@ -276,7 +242,7 @@ pub async fn run(
             Arc::new(SqliteStore::open_with_live_states(&dir.path().join("bench.sqlite"), live_state_bytes).await?)
         }
     };
-    let replies = Arc::new(Replies::default());
+    let replies = Arc::new(Replies::for_conversations(conversations));
     let runtime = Arc::new(Runtime::new(engine, store, Arc::new(SystemClock)).with_channel(replies.clone()));
 
     // The harness's own record of latencies is made and written before the base reading, so
@@ -375,27 +341,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn order_numbers_are_five_digits_of_the_conversation_modulo_100000() {
-        assert_eq!(says(42, 3), "my order is ORD-00042");
-        assert_eq!(reply(123_456, 3), "Thanks, order ORD-23456. Please describe the issue.");
-        assert_eq!(reply(7, 4), "I've opened a ticket for ORD-00007. Anything else?");
-        assert_eq!(says(100_000, 3), "my order is ORD-00000");
-        assert_eq!(
-            (says(10, 4), reply(10, 5)),
-            (
-                "This is the worst service ever, I am furious!".into(),
-                "Agent Alice has been notified and will join shortly.".into()
-            )
-        );
+    fn a_message_is_its_conversations_turn() {
         assert_eq!(inbound(17, 5, "thanks".into()).platform_id.as_deref(), Some("17-5"));
     }
 
     #[tokio::test]
     async fn a_reply_is_right_only_alone_and_as_expected() {
-        let replies = Replies::default();
+        let replies = Replies::for_conversations(4);
         let id = ConversationId::new("bench", "3");
         let say = |text: &str| Outbound { from: None, text: text.into(), buttons: vec![] };
-        let greeting = reply(3, 1);
+        let greeting = reply(3, 1).text();
         replies.start_turn(1);
         replies.send(&id, &say(&greeting)).await.unwrap();
         assert_eq!(replies.checked(3, 1), None);
@@ -406,6 +361,7 @@ mod tests {
         replies.start_turn(2);
         replies.send(&id, &say(&greeting)).await.unwrap();
         assert!(replies.checked(3, 2).unwrap().contains("What is your order number?"), "last turn's reply");
-        assert!(replies.checks().is_empty(), "nothing is kept once taken");
+        assert!(replies.wrong().is_empty(), "nothing is kept once taken");
+        assert!(replies.send(&ConversationId::new("bench", "4"), &say(&greeting)).await.is_err(), "not ours");
     }
 }

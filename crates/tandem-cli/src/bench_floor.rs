@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use regex::Regex;
 
-use crate::bench::{Reading, Tally, nanos, reply, rss_kib, says, spec_line};
+use crate::bench::{Reading, Tally, nanos, rss_kib, spec_line};
+use crate::bench_script::{reply, says};
 
 /// Where a conversation is in the dialogue.
 enum Stage {
@@ -81,13 +82,14 @@ pub fn run(conversations: usize) -> (String, bool) {
     let started = Instant::now();
     for turn in 1..=5 {
         for c in 0..conversations {
-            let text = says(c, turn);
+            let text = says(c, turn).text();
             let sent = Instant::now();
             let got = dialogue.reply(c as u64, &text);
             let latency = nanos(sent.elapsed());
             let expected = reply(c, turn);
-            let wrong = (got != expected)
-                .then(|| format!("mismatch: conversation {c}, turn {turn}: got [{got:?}], expected [{expected:?}]"));
+            let wrong = (!expected.is(&got)).then(|| {
+                format!("mismatch: conversation {c}, turn {turn}: got [{got:?}], expected [{:?}]", expected.text())
+            });
             tally.add((latency, wrong));
         }
         if turn == 4 {

@@ -6,6 +6,7 @@ mod agent_console;
 mod bench;
 mod bench_floor;
 mod bench_scale;
+mod bench_script;
 mod chat;
 mod check;
 mod conversation_tests;
