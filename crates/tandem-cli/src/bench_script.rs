@@ -34,22 +34,31 @@ impl Line {
         }
     }
 
-    /// Whether `text` is this line, exactly.
+    /// Whether `text` is this line, exactly: its length first, then each part that has any
+    /// text (a comparison is a call, even of nothing).
     pub fn is(&self, text: &str) -> bool {
         let mut digits = itoa::Buffer::new();
-        let mut rest = text;
-        for part in self.parts(&mut digits) {
-            match rest.strip_prefix(part) {
-                Some(tail) => rest = tail,
-                None => return false,
-            }
+        let parts = self.parts(&mut digits);
+        if parts.iter().map(|part| part.len()).sum::<usize>() != text.len() {
+            return false;
         }
-        rest.is_empty()
+        let mut rest = text.as_bytes();
+        parts.iter().filter(|part| !part.is_empty()).all(|part| {
+            let (head, tail) = rest.split_at(part.len());
+            rest = tail;
+            head == part.as_bytes()
+        })
     }
 
     /// The line's text, made without `format!`.
     pub fn text(&self) -> String {
         self.parts(&mut itoa::Buffer::new()).concat()
+    }
+
+    /// Write the line's text over what `out` held, in its room.
+    pub fn write_over(&self, out: &mut String) {
+        out.clear();
+        self.parts(&mut itoa::Buffer::new()).iter().for_each(|part| out.push_str(part));
     }
 }
 
