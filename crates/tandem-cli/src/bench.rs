@@ -257,7 +257,7 @@ pub async fn run(
     // the runtime's shared queue (concurrent at 10,000: ~70,000 -> ~79,000 msgs/s). One client
     // at a time stays on that thread, where it waits for the store with less scheduling.
     let Turns { tally, rss_live, wall_s: wall } = if concurrent { tokio::spawn(turns).await?? } else { turns.await? };
-    let mismatches = tally.mismatches;
+    let mismatches = tally.mismatches();
     let live = Reading { base: rss_base, live: rss_live };
     output::line(spec_line(&format!("tandem {} ({})", env!("CARGO_PKG_VERSION"), mode_name(mode)), tally, live, wall))?;
     if let Some(url) = &postgres {
