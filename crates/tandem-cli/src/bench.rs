@@ -37,7 +37,7 @@ pub enum Mode {
     /// SQLite with N stored conversations and N pending timers: start-up, memory, timer lag.
     Scale,
     /// The spec's floor: the dialogue as a hand-written `match` state machine, no engine, to
-    /// measure what this machine does (the targets are shares of it).
+    /// measure what this machine does (the targets are shares of it). `--bot` does not apply.
     Floor,
 }
 

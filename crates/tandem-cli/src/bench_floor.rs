@@ -1,9 +1,10 @@
 //! `tandem bench --mode floor`: the spec's first floor, the reference dialogue as a
 //! hand-written Rust `match` state machine with the spec's two regexes, no engine, no store,
-//! run and checked as the other modes are. Machines of one kind differ by up to ~2.7 times
-//! (criterion's runtime row took 1.38 µs on one and 3.78 on another); the spec's targets are
-//! set as shares of this floor (520,000 msgs/s is 10 % of its 5,189,564), so measuring the floor
-//! on the same machine in the same session says what that share is here.
+//! run and checked as the other modes are. Machines of one kind differ, and one machine from
+//! minute to minute (criterion's runtime row took 1.38 µs on one, 1.90 on another, 3.78 on a
+//! third in a slow spell); the spec's targets are set as shares of this floor (520,000 msgs/s
+//! is 10 % of its 5,189,564), so measuring the floor on the same machine in the same session
+//! says what that share is here.
 
 use std::collections::HashMap;
 use std::time::Instant;

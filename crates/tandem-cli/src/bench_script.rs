@@ -2,8 +2,6 @@
 //! each turn and the one reply it must get. A line is kept as its parts, so a reply is checked
 //! without making the expected text: the harness's own work counts in the measured time.
 
-use std::fmt;
-
 /// A line of the script: fixed text, or fixed text around a conversation's order number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line {
@@ -62,12 +60,6 @@ impl Line {
     }
 }
 
-impl fmt::Display for Line {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.parts(&mut itoa::Buffer::new()).iter().try_for_each(|part| f.write_str(part))
-    }
-}
-
 /// What conversation `c` says at `turn` (1-5).
 pub fn says(c: usize, turn: usize) -> Line {
     match turn {
@@ -106,7 +98,7 @@ mod tests {
     fn order_numbers_are_five_digits_of_the_conversation_modulo_100000() {
         assert_eq!(says(42, 3).text(), "my order is ORD-00042");
         assert_eq!(reply(123_456, 3).text(), "Thanks, order ORD-23456. Please describe the issue.");
-        assert_eq!(reply(7, 4).to_string(), "I've opened a ticket for ORD-00007. Anything else?");
+        assert_eq!(reply(7, 4).text(), "I've opened a ticket for ORD-00007. Anything else?");
         assert_eq!(says(100_000, 3).text(), "my order is ORD-00000");
         assert_eq!(says(10, 4).text(), "This is the worst service ever, I am furious!");
         assert_eq!(reply(10, 5).text(), "Agent Alice has been notified and will join shortly.");
