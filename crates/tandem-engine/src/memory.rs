@@ -255,7 +255,35 @@ impl Store for MemoryStore {
 
 #[cfg(test)]
 mod tests {
-    use super::SeenIds;
+    use tandem_core::{Outbound, UserProfile};
+
+    use super::*;
+
+    /// A step of conversation `chat` that sends `texts`.
+    fn sending(chat: &str, texts: &[&str]) -> Commit {
+        let id = ConversationId::new("web", chat);
+        Commit {
+            conversation: Conversation::new(id, UserProfile::default(), Utc::now()),
+            inbound_id: None,
+            fired_timer: None,
+            events: Vec::new(),
+            outbox: texts.iter().map(|&text| Outbound { from: None, text: text.into(), buttons: Vec::new() }).collect(),
+            set_timers: Vec::new(),
+            cancel_timers: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_outbox_is_retried_oldest_first() {
+        let store = MemoryStore::new();
+        for (chat, texts) in [("a", ["1", "2"]), ("b", ["3", "4"]), ("a", ["5", "6"])] {
+            store.try_commit(sending(chat, &texts)).unwrap().unwrap();
+        }
+        store.try_mark_delivered(&[2]).unwrap().unwrap();
+        let texts = |messages: Vec<OutboxMessage>| messages.into_iter().map(|m| m.message.text).collect::<Vec<_>>();
+        assert_eq!(texts(store.undelivered(3).await.unwrap()), ["1", "3", "4"]);
+        assert_eq!(texts(store.undelivered(100).await.unwrap()), ["1", "3", "4", "5", "6"]);
+    }
 
     #[test]
     fn seen_ids_are_matched_whole() {
