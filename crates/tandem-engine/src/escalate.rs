@@ -5,8 +5,8 @@
 use chrono::Duration;
 use serde_json::{Map, Value, json};
 use tandem_core::{
-    ActionRefusal, AssignedAgent, EscalationFired, Event, Handoff, HandoffRequest, Owner, OwnerChange, Sentiment,
-    TimerKind, Wants,
+    ActionRefusal, AssignedAgent, EscalationFired, Event, Handoff, HandoffRequest, Owner, OwnerChange,
+    SENTIMENT_WINDOW, Sentiment, TimerKind, Wants,
 };
 use tandem_flow::StepRef;
 use tandem_flow::bot::HandoffStep;
@@ -17,8 +17,6 @@ use tandem_handoff::{Decision, plain_words};
 use crate::engine::AgentAction;
 use crate::turn::Turn;
 
-/// Turns of sentiment kept for the trend.
-const SENTIMENT_WINDOW: usize = 5;
 /// Added to the priority of a VIP customer's handoff.
 const VIP_PRIORITY: i64 = 100;
 
@@ -34,13 +32,14 @@ impl Turn<'_> {
         });
         let (mut history, min) = match old {
             Some(old) => (old.history, old.min.min(score)),
-            None => (Vec::new(), score),
+            None => (Default::default(), score),
         };
         let trend = if history.is_empty() { 0.0 } else { score - history.iter().sum::<f64>() / history.len() as f64 };
-        history.push(score);
-        if history.len() > SENTIMENT_WINDOW {
-            history.remove(0);
+        // The oldest goes first, so that the scores never outgrow their inline room.
+        if history.len() >= SENTIMENT_WINDOW {
+            history.drain(..=history.len() - SENTIMENT_WINDOW);
         }
+        history.push(score);
         let rounded = |x: f64| (x * 1000.0).round() / 1000.0;
         self.conv.sentiment =
             Some(Sentiment { score: rounded(score), trend: rounded(trend), min: rounded(min), history });

@@ -133,51 +133,52 @@ impl MemoryStore {
 
     fn write(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let mut guard = self.tables();
-        let t = &mut *guard;
-        let id = &commit.conversation.id;
-        let record = t.conversations.get(id);
+        let Tables { conversations, outbox, next_outbox, timers, journal } = &mut *guard;
+        // Found once: the record is the step's first touch of memory this message has not
+        // read yet, and it is read and written below.
+        let mut record = conversations.get_mut(&commit.conversation.id);
         if let Some(pid) = &commit.inbound_id
-            && record.is_some_and(|r| r.seen.contains(pid))
+            && record.as_ref().is_some_and(|r| r.seen.contains(pid))
         {
             return Ok(CommitOutcome::Duplicate);
         }
         if let Some(timer) = &commit.fired_timer
-            && !t.timers.contains_key(timer)
+            && !timers.contains_key(timer)
         {
             return Ok(CommitOutcome::Duplicate);
         }
         // The only step that can fail, so first: it appends nothing when it does.
-        let journal = t.journal.append(record.and_then(|r| r.journal), &commit.events)?;
+        let journal_at = journal.append(record.as_ref().and_then(|r| r.journal), &commit.events)?;
         if let Some(timer) = &commit.fired_timer {
-            t.timers.remove(timer);
+            timers.remove(timer);
         }
         for timer in &commit.cancel_timers {
-            t.timers.remove(timer);
+            timers.remove(timer);
         }
         for timer in commit.set_timers {
-            t.timers.insert(timer.id.clone(), timer);
+            timers.insert(timer.id.clone(), timer);
         }
         let mut sent = Vec::with_capacity(commit.outbox.len());
         for message in commit.outbox {
-            t.next_outbox += 1;
-            let row = OutboxMessage { id: t.next_outbox, conversation: id.clone(), message };
-            t.outbox.insert(row.id, row.clone());
+            *next_outbox += 1;
+            let row = OutboxMessage { id: *next_outbox, conversation: commit.conversation.id.clone(), message };
+            outbox.insert(row.id, row.clone());
             sent.push(row);
         }
-        let record = match t.conversations.get_mut(&commit.conversation.id) {
+        let record = match record.take() {
             Some(record) => {
                 record.conversation = commit.conversation;
                 record
             }
             None => {
                 let record = Record { conversation: commit.conversation, seen: SeenIds::default(), journal: None };
-                t.conversations.insert_new(record)
+                conversations.insert_new(record)
             }
         };
         if let Some(platform_id) = &commit.inbound_id {
             record.seen.push(platform_id);
         }
-        record.journal = journal;
+        record.journal = journal_at;
         Ok(CommitOutcome::Committed(sent))
     }
 
