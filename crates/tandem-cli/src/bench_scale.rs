@@ -175,7 +175,7 @@ async fn seed(path: &Path, engine: Arc<tandem_engine::Engine>, n: usize) -> anyh
             let inbound = message(&format!("seed-{c}"), "hi");
             let start = Conversation::new(inbound.conversation.clone(), inbound.user.clone(), tomorrow);
             let input = Input::Message { text: inbound.text, button: None, sentiment: None };
-            let commit = engine.step(start, &input, tomorrow).into_commit(inbound.platform_id, None);
+            let commit = engine.step(start, input, tomorrow).into_commit(inbound.platform_id, None);
             // Sent before the restart: nothing is left for the outbox to redeliver.
             if let tandem_core::CommitOutcome::Committed(sent) = store.commit(commit).await? {
                 store.mark_delivered(&sent.iter().map(|m| m.id).collect::<Vec<_>>()).await?;

@@ -43,7 +43,7 @@ fn now() -> DateTime<Utc> {
 fn after(engine: &Engine, said: &[&str]) -> Conversation {
     let id = ConversationId::new("bench", "1");
     let user = UserProfile { id: "1".into(), name: "Customer".into() };
-    said.iter().fold(Conversation::new(id, user, now()), |c, text| engine.step(c, &message(text), now()).conversation)
+    said.iter().fold(Conversation::new(id, user, now()), |c, text| engine.step(c, message(text), now()).conversation)
 }
 
 fn step(c: &mut Criterion) {
@@ -68,8 +68,8 @@ fn step(c: &mut Criterion) {
         let input = message(text);
         c.bench_function(name, |b| {
             b.iter_batched(
-                || conversation.clone(),
-                |conv| black_box(engine.step(conv, &input, now())),
+                || (conversation.clone(), input.clone()),
+                |(conv, input)| black_box(engine.step(conv, input, now())),
                 BatchSize::SmallInput,
             )
         });
@@ -128,7 +128,7 @@ fn commit(c: &mut Criterion) {
                 // run, and its table's growth swamped the figure.)
                 let mut conv = start.clone();
                 conv.id = ConversationId::new("bench", (n % 10_000).to_string());
-                engine.step(conv, &message("it's 12345"), now()).into_commit(Some(n.to_string()), None)
+                engine.step(conv, message("it's 12345"), now()).into_commit(Some(n.to_string()), None)
             },
             |commit| black_box(rt.block_on(store.commit(commit))),
             BatchSize::SmallInput,

@@ -119,15 +119,16 @@ impl Engine {
         self.intents.classify(text)
     }
 
-    /// One step of one conversation. Pure: the same inputs give the same outputs.
-    pub fn step(&self, conversation: Conversation, input: &Input, now: DateTime<Utc>) -> Transition {
+    /// One step of one conversation. Pure: the same inputs give the same outputs. The input
+    /// is taken, not borrowed: a customer's text moves into the journal instead of being copied.
+    pub fn step(&self, conversation: Conversation, input: Input, now: DateTime<Utc>) -> Transition {
         let mut turn = Turn::new(self, conversation, now);
         match input {
-            Input::Message { text, button, sentiment } => turn.on_message(text, button.as_deref(), *sentiment),
-            Input::Timer(timer) => turn.on_timer(timer),
-            Input::Routed(decision) => turn.on_routed(decision),
-            Input::QueueMoved { position, eta } => turn.on_queue_moved(*position, *eta),
-            Input::Agent { agent, action } => turn.on_agent(agent, action),
+            Input::Message { text, button, sentiment } => turn.on_message(text, button, sentiment),
+            Input::Timer(timer) => turn.on_timer(&timer),
+            Input::Routed(decision) => turn.on_routed(&decision),
+            Input::QueueMoved { position, eta } => turn.on_queue_moved(position, eta),
+            Input::Agent { agent, action } => turn.on_agent(&agent, &action),
         }
         turn.finish()
     }

@@ -349,7 +349,7 @@ impl Runtime {
         // nor ends with one (the bot talking) is none of its business, and costs no copy of
         // the conversation and no turn at the desk's lock.
         let was_at_desk = conversation.owner.handoff().is_some();
-        let mut transition = self.engine.step(conversation, &work.input, now);
+        let mut transition = self.engine.step(conversation, work.input, now);
         let (route, refused) = (transition.effects.route, transition.effects.refused.take());
         let sets_timer = !transition.effects.set_timers.is_empty();
         let commit = transition.into_commit(work.inbound_id, work.fired_timer);

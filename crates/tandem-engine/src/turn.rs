@@ -53,8 +53,21 @@ impl<'a> Turn<'a> {
 
     // ----- inputs -----
 
-    pub fn on_message(&mut self, text: &str, button: Option<&str>, sentiment: Option<f64>) {
-        self.record(Event::CustomerSaid { text: text.to_string(), button: button.map(str::to_string) });
+    /// The customer's message: journaled first, though its text is moved into the journal
+    /// only once the turn is done reading it (a copy of every message saved).
+    pub fn on_message(&mut self, text: String, button: Option<String>, sentiment: Option<f64>) {
+        let said = self.fx.events.len();
+        self.record(Event::CustomerSaid { text: String::new(), button: None });
+        self.respond(&text, button.as_deref(), sentiment);
+        if let Some(Event::CustomerSaid { text: journaled, button: pressed }) =
+            self.fx.events.get_mut(said).map(|entry| &mut entry.event)
+        {
+            (*journaled, *pressed) = (text, button);
+        }
+    }
+
+    /// What the bot does with the customer's message.
+    fn respond(&mut self, text: &str, button: Option<&str>, sentiment: Option<f64>) {
         // A score from upstream wins; otherwise the engine scores the text itself.
         let score = match (sentiment, button) {
             (Some(score), _) => Some(score),

@@ -75,8 +75,9 @@ proptest! {
             };
             for input in inputs {
                 let is_message = matches!(input, Input::Message { .. });
+                let is_timer = matches!(input, Input::Timer(_));
                 let was_human = conversation.human_side();
-                let t = engine.step(conversation, &input, now);
+                let t = engine.step(conversation, input, now);
                 let human_before = was_human;
                 conversation = t.conversation;
                 timers.retain(|timer| !t.effects.cancel_timers.contains(&timer.id));
@@ -88,7 +89,7 @@ proptest! {
                 // (or is being found for) the chat; and it never speaks for itself then.
                 let human = conversation.human_side() || human_before;
                 prop_assert!(!is_message || human || !t.effects.outbound.is_empty(), "no reply in {:?}", conversation.owner);
-                if human_before && matches!(input, Input::Timer(_)) {
+                if human_before && is_timer {
                     prop_assert!(t.effects.outbound.is_empty(), "a timer spoke while a person had the chat");
                 }
             }
