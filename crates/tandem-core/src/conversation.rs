@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use smallvec::SmallVec;
 use smol_str::SmolStr;
 
 use crate::Variables;
@@ -240,19 +239,14 @@ pub struct Handoff {
 /// The customer's mood so far: `score` (the last message, in [-1, 1]), `trend` (that score less
 /// the mean of the ones before it), `min`, and the last few raw scores. A struct rather than a
 /// JSON map among the variables: every conversation holds one, and a map of four entries took
-/// a 640-byte B-tree node, its keys and an array of values (the JSON is the same). The scores
-/// are kept inline: a conversation is copied on every message, and a list of its own was an
-/// allocation and a free each time.
+/// a 640-byte B-tree node, its keys and an array of values (the JSON is the same).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sentiment {
     pub score: f64,
     pub trend: f64,
     pub min: f64,
-    pub history: SmallVec<[f64; SENTIMENT_WINDOW]>,
+    pub history: Vec<f64>,
 }
-
-/// Raw scores kept in [`Sentiment::history`]: the trend is measured against the last few messages.
-pub const SENTIMENT_WINDOW: usize = 5;
 
 /// The whole durable state of one conversation: everything the step function needs.
 /// Fields at their default (no tries, no pending timeout, ...) are left out of its JSON: a
@@ -503,7 +497,7 @@ mod tests {
         let json = serde_json::to_value(&c).unwrap();
         assert!(json.get("sentiment").is_none(), "none yet: not written");
         assert_eq!(serde_json::from_value::<Conversation>(json).unwrap(), c, "a state without it reads");
-        c.sentiment = Some(Sentiment { score: -0.5, trend: -1.0, min: -0.5, history: [0.5, -0.5].as_slice().into() });
+        c.sentiment = Some(Sentiment { score: -0.5, trend: -1.0, min: -0.5, history: vec![0.5, -0.5] });
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(
             json["sentiment"],

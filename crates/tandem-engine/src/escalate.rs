@@ -5,8 +5,8 @@
 use chrono::Duration;
 use serde_json::{Map, Value, json};
 use tandem_core::{
-    ActionRefusal, AssignedAgent, EscalationFired, Event, Handoff, HandoffRequest, Owner, OwnerChange,
-    SENTIMENT_WINDOW, Sentiment, TimerKind, Wants,
+    ActionRefusal, AssignedAgent, EscalationFired, Event, Handoff, HandoffRequest, Owner, OwnerChange, Sentiment,
+    TimerKind, Wants,
 };
 use tandem_flow::StepRef;
 use tandem_flow::bot::HandoffStep;
@@ -16,6 +16,9 @@ use tandem_handoff::{Decision, plain_words};
 
 use crate::engine::AgentAction;
 use crate::turn::Turn;
+
+/// Turns of sentiment kept for the trend.
+const SENTIMENT_WINDOW: usize = 5;
 
 /// Added to the priority of a VIP customer's handoff.
 const VIP_PRIORITY: i64 = 100;
@@ -32,10 +35,11 @@ impl Turn<'_> {
         });
         let (mut history, min) = match old {
             Some(old) => (old.history, old.min.min(score)),
-            None => (Default::default(), score),
+            None => (Vec::new(), score),
         };
         let trend = if history.is_empty() { 0.0 } else { score - history.iter().sum::<f64>() / history.len() as f64 };
-        // The oldest goes first, so that the scores never outgrow their inline room.
+        // The oldest goes first: a full window's copy (made with room for exactly its scores)
+        // then takes the new score without growing.
         if history.len() >= SENTIMENT_WINDOW {
             history.drain(..=history.len() - SENTIMENT_WINDOW);
         }
