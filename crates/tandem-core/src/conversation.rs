@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use smallvec::SmallVec;
 use smol_str::SmolStr;
 
 use crate::Variables;
@@ -239,13 +240,26 @@ pub struct Handoff {
 /// The customer's mood so far: `score` (the last message, in [-1, 1]), `trend` (that score less
 /// the mean of the ones before it), `min`, and the last few raw scores. A struct rather than a
 /// JSON map among the variables: every conversation holds one, and a map of four entries took
-/// a 640-byte B-tree node, its keys and an array of values (the JSON is the same).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// a 640-byte B-tree node, its keys and an array of values (the JSON is the same). The scores
+/// are kept inline: a conversation is copied on every message, and a list of its own was an
+/// allocation and a free each time. Unscored (no scores yet) until the first message that has
+/// a score: a field, not an `Option`, which would add 8 bytes to every conversation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sentiment {
     pub score: f64,
     pub trend: f64,
     pub min: f64,
-    pub history: Vec<f64>,
+    pub history: SmallVec<[f64; SENTIMENT_WINDOW]>,
+}
+
+/// Raw scores kept in [`Sentiment::history`]: the trend is measured against the last few messages.
+pub const SENTIMENT_WINDOW: usize = 5;
+
+impl Sentiment {
+    /// True until a message has been scored.
+    pub fn is_unscored(&self) -> bool {
+        self.history.is_empty()
+    }
 }
 
 /// The whole durable state of one conversation: everything the step function needs.
@@ -259,10 +273,11 @@ pub struct Conversation {
     pub owner: Owner,
     /// Flow variables (`set`, `capture`), plus `result` of the last action and `answer`.
     pub vars: Variables,
-    /// How the customer's messages have felt, read as `sentiment.*` beside the variables. A
-    /// state stored before this field holds it as the variable `sentiment` instead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sentiment: Option<Sentiment>,
+    /// How the customer's messages have felt, read as `sentiment.*` beside the variables once
+    /// scored (and written only then). A state stored before this field holds it as the
+    /// variable `sentiment` instead.
+    #[serde(default, skip_serializing_if = "Sentiment::is_unscored")]
+    pub sentiment: Sentiment,
     /// Failed capture attempts at the current step.
     #[serde(default, skip_serializing_if = "is_default")]
     pub tries: u32,
@@ -271,7 +286,7 @@ pub struct Conversation {
     pub fallbacks: u32,
     /// The agent who last helped this customer (sticky routing).
     #[serde(default, skip_serializing_if = "is_default")]
-    pub last_agent: Option<String>,
+    pub last_agent: Option<Box<str>>,
     /// The agent the chat was last given to, read as `agent.*` beside the variables. A state
     /// stored before this field holds it as the variable `agent` instead.
     #[serde(default, skip_serializing_if = "is_default")]
@@ -281,7 +296,7 @@ pub struct Conversation {
     pub repeat: Option<Box<(CompactString, CompactString)>>,
     /// The pending timeout of the step the bot waits at, to cancel it when an answer comes.
     #[serde(default, skip_serializing_if = "is_default")]
-    pub timeout: Option<crate::TimerId>,
+    pub timeout: Option<Box<str>>,
     /// Sequence numbers: journal events and timers of this conversation.
     pub journal_seq: u64,
     #[serde(default, skip_serializing_if = "is_default")]
@@ -317,7 +332,7 @@ impl Conversation {
             user,
             owner: Owner::Closed,
             vars: Variables::new(),
-            sentiment: None,
+            sentiment: Sentiment::default(),
             agent: None,
             tries: 0,
             fallbacks: 0,
@@ -335,7 +350,7 @@ impl Conversation {
     /// from `vars`.
     pub fn variable(&self, name: &str) -> Option<Value> {
         match name {
-            "sentiment" if self.sentiment.is_some() => serde_json::to_value(&self.sentiment).ok(),
+            "sentiment" if !self.sentiment.is_unscored() => serde_json::to_value(&self.sentiment).ok(),
             "agent" if self.agent.is_some() => serde_json::to_value(&self.agent).ok(),
             _ => self.vars.get(name).cloned(),
         }
@@ -497,7 +512,7 @@ mod tests {
         let json = serde_json::to_value(&c).unwrap();
         assert!(json.get("sentiment").is_none(), "none yet: not written");
         assert_eq!(serde_json::from_value::<Conversation>(json).unwrap(), c, "a state without it reads");
-        c.sentiment = Some(Sentiment { score: -0.5, trend: -1.0, min: -0.5, history: vec![0.5, -0.5] });
+        c.sentiment = Sentiment { score: -0.5, trend: -1.0, min: -0.5, history: [0.5, -0.5].as_slice().into() };
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(
             json["sentiment"],

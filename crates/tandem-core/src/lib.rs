@@ -16,7 +16,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 /// The string type of names kept in every conversation (inline up to 24 bytes).
 pub use compact_str::CompactString;
 pub use conversation::{
-    AssignedAgent, BotAt, BotPosition, Conversation, ConversationId, Handoff, Owner, Sentiment, UserProfile, Wants,
+    AssignedAgent, BotAt, BotPosition, Conversation, ConversationId, Handoff, Owner, SENTIMENT_WINDOW, Sentiment,
+    UserProfile, Wants,
 };
 pub use event::{ActionRefusal, EscalationFired, Event, HandoffRequest, JournalEntry, JournalRun, OwnerChange};
 pub use message::{Channel, ChannelError, Inbound, Outbound, OutboxMessage};

@@ -5,8 +5,8 @@
 use chrono::Duration;
 use serde_json::{Map, Value, json};
 use tandem_core::{
-    ActionRefusal, AssignedAgent, EscalationFired, Event, Handoff, HandoffRequest, Owner, OwnerChange, Sentiment,
-    TimerKind, Wants,
+    ActionRefusal, AssignedAgent, EscalationFired, Event, Handoff, HandoffRequest, Owner, OwnerChange,
+    SENTIMENT_WINDOW, Sentiment, TimerKind, Wants,
 };
 use tandem_flow::StepRef;
 use tandem_flow::bot::HandoffStep;
@@ -17,9 +17,6 @@ use tandem_handoff::{Decision, plain_words};
 use crate::engine::AgentAction;
 use crate::turn::Turn;
 
-/// Turns of sentiment kept for the trend.
-const SENTIMENT_WINDOW: usize = 5;
-
 /// Added to the priority of a VIP customer's handoff.
 const VIP_PRIORITY: i64 = 100;
 
@@ -29,24 +26,22 @@ impl Turn<'_> {
     pub(crate) fn note_sentiment(&mut self, score: f64) {
         let score = score.clamp(-1.0, 1.0);
         // A state stored before `Conversation::sentiment` keeps it among the variables.
-        let old = self.conv.sentiment.take().or_else(|| {
+        let old = Some(std::mem::take(&mut self.conv.sentiment)).filter(|s| !s.is_unscored()).or_else(|| {
             let stored = self.conv.vars.remove("sentiment")?;
             serde_json::from_value::<Sentiment>(stored).ok()
         });
         let (mut history, min) = match old {
             Some(old) => (old.history, old.min.min(score)),
-            None => (Vec::new(), score),
+            None => (Default::default(), score),
         };
         let trend = if history.is_empty() { 0.0 } else { score - history.iter().sum::<f64>() / history.len() as f64 };
-        // The oldest goes first: a full window's copy (made with room for exactly its scores)
-        // then takes the new score without growing.
+        // The oldest goes first, so that the scores never outgrow their inline room.
         if history.len() >= SENTIMENT_WINDOW {
             history.drain(..=history.len() - SENTIMENT_WINDOW);
         }
         history.push(score);
         let rounded = |x: f64| (x * 1000.0).round() / 1000.0;
-        self.conv.sentiment =
-            Some(Sentiment { score: rounded(score), trend: rounded(trend), min: rounded(min), history });
+        self.conv.sentiment = Sentiment { score: rounded(score), trend: rounded(trend), min: rounded(min), history };
     }
 
     /// Check the bot's escalation rules; the first that holds brings in a human.
@@ -286,7 +281,7 @@ impl Turn<'_> {
         self.conv.agent =
             Some(Box::new(AssignedAgent { id: agent.into(), name: name.into(), team: team.into(), replied: false }));
         self.conv.vars.remove("agent"); // as a state stored before `Conversation::agent` kept it
-        self.conv.last_agent = Some(agent.to_string());
+        self.conv.last_agent = Some(agent.into());
         let message = self.step_message(&handoff, |s| s.say).unwrap_or(self.bot().handoff.say.assigned);
         let reason = handoff.reason.clone();
         self.set_owner(Owner::Agent { agent: agent.to_string(), handoff }, actor, &reason);

@@ -184,7 +184,7 @@ impl<'a> Turn<'a> {
 
     pub(crate) fn cancel_timeout(&mut self) {
         if let Some(id) = self.conv.timeout.take() {
-            self.fx.cancel_timers.push(id);
+            self.fx.cancel_timers.push(id.into());
         }
     }
 
@@ -382,7 +382,7 @@ impl<'a> Turn<'a> {
         if let Some(delay) = &self.bot().step(at).timeout {
             let kind = self.timer_kind(at, delay.goto, false);
             let id = self.set_timer(self.now + delay.after, kind);
-            self.conv.timeout = Some(id);
+            self.conv.timeout = Some(id.into());
         }
     }
 
@@ -558,7 +558,7 @@ impl serde::Serialize for DataView<'_> {
         let wanted = |name: &str| self.only.is_none_or(|only| only.iter().any(|n| n == name));
         let user = &self.conv.user;
         let mut map = serializer.serialize_map(None)?;
-        let sentiment = self.conv.sentiment.as_ref().filter(|_| wanted("sentiment"));
+        let sentiment = Some(&self.conv.sentiment).filter(|s| !s.is_unscored() && wanted("sentiment"));
         let agent = self.conv.agent.as_deref().filter(|_| wanted("agent"));
         // A variable of the name of a field (as states stored before the field kept it) is
         // shown only when the field is unset.

@@ -96,7 +96,7 @@ impl Desk {
         let had: Vec<String> =
             self.chats.iter_mut().filter_map(|(agent, chats)| chats.remove(id).then(|| agent.clone())).collect();
         self.leave_line(id);
-        let sticky = conversation.last_agent.clone();
+        let sticky = conversation.last_agent.as_deref().map(str::to_string);
         let mut now_with = None;
         match &conversation.owner {
             Owner::Agent { agent, .. } => {

@@ -212,7 +212,7 @@ async fn a_state_stored_with_its_sentiment_among_the_variables_carries_on_from_i
     let id = ConversationId::new("rec", "a");
     // As a state stored before the sentiment had a field of its own: cheerful so far.
     let mut old = store.load(&id).await.unwrap().unwrap();
-    old.sentiment = None;
+    old.sentiment = Default::default();
     old.vars.insert(
         "sentiment".into(),
         serde_json::json!({ "score": 0.5, "trend": 0.0, "min": 0.4, "history": [0.4, 0.6] }),
@@ -227,7 +227,7 @@ async fn a_state_stored_with_its_sentiment_among_the_variables_carries_on_from_i
     let now = store.load(&id).await.unwrap().unwrap();
     assert_eq!(
         now.sentiment,
-        Some(tandem_core::Sentiment { score: -0.5, trend: -1.0, min: -0.5, history: vec![0.4, 0.6, -0.5] })
+        tandem_core::Sentiment { score: -0.5, trend: -1.0, min: -0.5, history: [0.4, 0.6, -0.5].as_slice().into() }
     );
     assert!(!now.vars.contains_key("sentiment"), "moved out of the variables");
 }
@@ -242,8 +242,9 @@ async fn the_sentiment_trend_is_measured_against_the_last_five_messages() {
         clock.advance(Duration::seconds(10));
     }
     let now = store.load(&ConversationId::new("rec", "w")).await.unwrap().unwrap();
-    let sentiment = now.sentiment.expect("scored");
+    let sentiment = now.sentiment;
     assert_eq!(sentiment.history.as_slice(), [0.3, 0.4, 0.5, 0.6, 0.7], "the oldest went first");
+    assert!(!sentiment.history.spilled(), "kept inline");
     // 0.7 less the mean of the five before it (0.2 to 0.6).
     assert_eq!((sentiment.score, sentiment.trend, sentiment.min), (0.7, 0.3, 0.1));
 }
