@@ -71,15 +71,27 @@ impl Transition {
     /// and what caused it (for deduplication). `route` and `refused` are for the shell and are
     /// not written.
     pub fn into_commit(self, inbound_id: Option<String>, fired_timer: Option<String>) -> Commit {
-        let fx = self.effects;
+        self.effects.into_commit(self.conversation, inbound_id, fired_timer)
+    }
+}
+
+impl Effects {
+    /// What the store writes for a step that left `conversation` as it is: see
+    /// [`Transition::into_commit`].
+    pub fn into_commit(
+        self,
+        conversation: Conversation,
+        inbound_id: Option<String>,
+        fired_timer: Option<String>,
+    ) -> Commit {
         Commit {
-            conversation: self.conversation,
+            conversation,
             inbound_id,
             fired_timer,
-            events: fx.events,
-            outbox: fx.outbound,
-            set_timers: fx.set_timers,
-            cancel_timers: fx.cancel_timers,
+            events: self.events,
+            outbox: self.outbound,
+            set_timers: self.set_timers,
+            cancel_timers: self.cancel_timers,
         }
     }
 }
@@ -121,7 +133,15 @@ impl Engine {
 
     /// One step of one conversation. Pure: the same inputs give the same outputs. The input
     /// is taken, not borrowed: a customer's text moves into the journal instead of being copied.
-    pub fn step(&self, conversation: Conversation, input: Input, now: DateTime<Utc>) -> Transition {
+    pub fn step(&self, mut conversation: Conversation, input: Input, now: DateTime<Utc>) -> Transition {
+        let effects = self.step_in_place(&mut conversation, input, now);
+        Transition { conversation, effects }
+    }
+
+    /// [`Engine::step`] on the conversation where it lies, changed in place: the runtime steps
+    /// the state it loaded and commits it from there, where moving it into the turn and out
+    /// again copied its ~330 bytes three times a message.
+    pub fn step_in_place(&self, conversation: &mut Conversation, input: Input, now: DateTime<Utc>) -> Effects {
         let mut turn = Turn::new(self, conversation, now);
         match input {
             Input::Message { text, button, sentiment } => turn.on_message(text, button, sentiment),

@@ -333,7 +333,7 @@ impl Runtime {
     /// the step's values stay out of the future that waits for the store (2,976 -> 1,576 bytes).
     fn step(&self, work: Work, stored: Option<Conversation>) -> Option<Stepped> {
         let now = self.clock.now();
-        let conversation = match stored {
+        let mut conversation = match stored {
             Some(mut c) => {
                 if let Some(user) = work.user {
                     c.user = user;
@@ -349,10 +349,10 @@ impl Runtime {
         // nor ends with one (the bot talking) is none of its business, and costs no copy of
         // the conversation and no turn at the desk's lock.
         let was_at_desk = conversation.owner.handoff().is_some();
-        let mut transition = self.engine.step(conversation, work.input, now);
-        let (route, refused) = (transition.effects.route, transition.effects.refused.take());
-        let sets_timer = !transition.effects.set_timers.is_empty();
-        let commit = transition.into_commit(work.inbound_id, work.fired_timer);
+        let mut effects = self.engine.step_in_place(&mut conversation, work.input, now);
+        let (route, refused) = (effects.route, effects.refused.take());
+        let sets_timer = !effects.set_timers.is_empty();
+        let commit = effects.into_commit(conversation, work.inbound_id, work.fired_timer);
         let for_desk = (was_at_desk || commit.conversation.owner.handoff().is_some())
             .then(|| Box::new(commit.conversation.clone()));
         Some(Stepped { commit, for_desk, route, refused, sets_timer, now })

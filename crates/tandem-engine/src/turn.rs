@@ -11,7 +11,7 @@ use tandem_flow::{StepRef, Target};
 use tandem_nlu::IntentScore;
 
 use crate::answer::validate;
-use crate::engine::{Effects, Engine, Transition};
+use crate::engine::{Effects, Engine};
 
 /// The confidence a global intent (e.g. `human`) needs to interrupt the step the bot is at.
 const GLOBAL_MIN_CONFIDENCE: f64 = 0.8;
@@ -21,7 +21,7 @@ const MAX_HOPS: usize = 64;
 
 pub(crate) struct Turn<'a> {
     pub(crate) engine: &'a Engine,
-    pub(crate) conv: Conversation,
+    pub(crate) conv: &'a mut Conversation,
     pub(crate) fx: Effects,
     pub(crate) now: DateTime<Utc>,
     pub(crate) intents: Vec<IntentScore>,
@@ -31,7 +31,7 @@ pub(crate) struct Turn<'a> {
 }
 
 impl<'a> Turn<'a> {
-    pub fn new(engine: &'a Engine, conv: Conversation, now: DateTime<Utc>) -> Self {
+    pub fn new(engine: &'a Engine, conv: &'a mut Conversation, now: DateTime<Utc>) -> Self {
         Self { engine, conv, fx: Effects::default(), now, intents: Vec::new(), hops: 0, quiet_prompt: false }
     }
 
@@ -40,9 +40,9 @@ impl<'a> Turn<'a> {
         &self.engine.bot
     }
 
-    pub fn finish(mut self) -> Transition {
+    pub fn finish(self) -> Effects {
         self.conv.updated_at = self.now;
-        Transition { conversation: self.conv, effects: self.fx }
+        self.fx
     }
 
     /// Journal `event`, numbered on from the conversation's last, at the step's time.
