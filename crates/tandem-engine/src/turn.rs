@@ -520,7 +520,7 @@ impl<'a> Turn<'a> {
     /// What templates and conditions can read (all of it, or only the top-level names in
     /// `only`), borrowed from the conversation.
     fn view<'v>(&'v self, only: Option<&'v [String]>) -> DataView<'v> {
-        DataView { conv: &self.conv, bot_vars: &self.bot().vars, only }
+        DataView { conv: self.conv, bot_vars: &self.bot().vars, only }
     }
 
     /// The flow's and the step's names, borrowed from the bot.
