@@ -292,13 +292,17 @@ fn score(text: &str, reading: Reading) -> f64 {
     let unescaped = (reading == Reading::Corrected).then(|| corrections::unescape_html(text)).flatten();
     let text = unescaped.as_deref().unwrap_or(text);
     let text = describe_emoji(text);
-    let words = vader_words::split(&text);
-    let lowered = Lowered::new(&words);
-    let lower = lowered.words(&words);
+    let mut words = SmallVec::new();
+    vader_words::split_into(&text, &mut words);
+    let mut lowered = Lowered::default();
+    lowered.lower(&words);
+    let mut lower = SmallVec::new();
+    lowered.words_into(&words, &mut lower);
     let mut entries: SmallVec<[Entry; WORDS]> = SmallVec::new();
     entries.extend(lower.iter().map(|w| entry(w)));
     let cap_differential = {
-        let caps = words.iter().filter(|w| is_upper(w)).count();
+        // A word written in lower-case ASCII has no capital to be upper case with.
+        let caps = (0..words.len()).filter(|&i| !lowered.as_written(i) && is_upper(words[i])).count();
         caps > 0 && caps < words.len()
     };
     // As slices: a `SmallVec` asks whether it spilled at every index.
@@ -315,6 +319,10 @@ fn score(text: &str, reading: Reading) -> f64 {
         return 0.0;
     }
     let mut sum: f64 = sentiments.iter().sum();
+    if sum == 0.0 {
+        // Neutral: what the normalisation below makes of a zero sum, its sign kept.
+        return sum;
+    }
     let emphasis = punctuation_emphasis(&text);
     if sum > 0.0 {
         sum += emphasis;
