@@ -4,6 +4,7 @@
 //! it on public data ([`eval`]); and the sentiment of a message ([`sentiment`]).
 
 pub mod classifier;
+mod cues;
 pub mod eval;
 pub mod features;
 mod intents;

@@ -6,9 +6,9 @@
 //! - support cues: "still waiting", "third time", "nobody answers", "cancel my account",
 //!   "I want a refund", ...
 
-use regex_automata::util::syntax;
-use regex_automata::{Input, MatchKind, PatternSet, meta};
+use regex_automata::meta;
 
+use crate::cues::CueSet;
 use crate::vader;
 
 /// Emoji VADER scores as neutral, with a valence on VADER's -4..4 scale. Skin tones and
@@ -44,18 +44,14 @@ pub const SUPPORT_CUES: [(&str, f64); 9] = [
 
 /// Scores messages.
 pub struct SentimentAnalyzer {
-    /// The cues' patterns as one set, searched in one pass (nine searches a message before),
-    /// and their valences in the same order. Searched without a literal prefilter: for a chat
-    /// message the prefilter's scan for the cues' many case-insensitive words cost more than the
-    /// lazy DFA's one pass (65 -> 33 ns a message over the benchmark's dialogue).
-    cues: meta::Regex,
-    valences: Vec<f64>,
+    /// The cues as one set, searched in one pass (nine searches a message before).
+    cues: CueSet,
     extension: bool,
 }
 
 impl std::fmt::Debug for SentimentAnalyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SentimentAnalyzer({} cues, extension: {})", self.valences.len(), self.extension)
+        write!(f, "SentimentAnalyzer({} cues, extension: {})", self.cues.len(), self.extension)
     }
 }
 
@@ -68,19 +64,16 @@ impl Default for SentimentAnalyzer {
 impl SentimentAnalyzer {
     /// VADER with the built-in extension and `extra` cues (`regex`, valence).
     pub fn new(extra: &[(String, f64)]) -> Result<Self, Box<meta::BuildError>> {
-        let built_in = SUPPORT_CUES.iter().map(|(p, v)| (*p, *v));
-        let (patterns, valences): (Vec<&str>, Vec<f64>) =
-            built_in.chain(extra.iter().map(|(p, v)| (p.as_str(), *v))).unzip();
-        let cues = cue_set(&patterns)?;
+        let cues = CueSet::new(SUPPORT_CUES.into_iter().chain(extra.iter().map(|(p, v)| (p.as_str(), *v))))?;
         vader::load_lexicons();
-        Ok(Self { cues, valences, extension: true })
+        Ok(Self { cues, extension: true })
     }
 
     /// Plain VADER, as Python vaderSentiment scores it.
     pub fn vader_only() -> Self {
         vader::load_lexicons();
-        let cues = cue_set(&[]).expect("an empty set builds");
-        Self { cues, valences: Vec::new(), extension: false }
+        let cues = CueSet::new([]).expect("an empty set builds");
+        Self { cues, extension: false }
     }
 
     /// The compound score of `text` in [-1, 1].
@@ -102,29 +95,12 @@ impl SentimentAnalyzer {
             .filter(|ch| !ch.is_ascii())
             .filter_map(|ch| EMOJI.iter().find(|(e, _)| e.starts_with(ch)).map(|(_, v)| *v))
             .sum();
-        // Most messages have no cue: the quick test allocates nothing, the full one a set.
-        let cues: f64 = match self.cues.is_match(text) {
-            true => {
-                let mut matched = PatternSet::new(self.cues.pattern_len());
-                self.cues.which_overlapping_matches(&Input::new(text), &mut matched);
-                matched.iter().map(|cue| self.valences[cue.as_usize()]).sum()
-            }
-            false => 0.0,
-        };
-        emoji + cues
+        emoji + self.cues.valence(text)
     }
 }
 
 /// `patterns` as one case-insensitive set that says which of them match (as `regex::RegexSet`
 /// does), searched without a literal prefilter.
-fn cue_set(patterns: &[&str]) -> Result<meta::Regex, Box<meta::BuildError>> {
-    meta::Regex::builder()
-        .configure(meta::Regex::config().match_kind(MatchKind::All).auto_prefilter(false))
-        .syntax(syntax::Config::new().case_insensitive(true))
-        .build_many(patterns)
-        .map_err(Box::new)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
