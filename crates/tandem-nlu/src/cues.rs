@@ -1,32 +1,36 @@
 //! The support cues as one case-insensitive regex set, searched in one pass, and kept fast
-//! for messages with emoji.
+//! for messages that are not plain ASCII.
 //!
 //! A cue's Unicode `\b` needs to know whether the characters around it are word characters.
-//! The lazy DFA knows that only for ASCII, so it gave up at a message's first emoji, and
-//! finding which cues matched then fell to the PikeVM: ~15 µs for "third time and nobody
-//! answers 😡" against ~0.3 µs without the emoji. So before the search, every non-ASCII
-//! character that is not a word character (emoji, symbols, non-ASCII spaces and punctuation)
-//! is read as one ASCII control character, [`SYMBOL`]. That character is not a word character
-//! either, so every `\b` and `.` sees the same as before, and the message stays ASCII unless it
-//! has non-ASCII letters (the search is then as before). It is done only when no cue can tell
-//! the two apart: checked on the cues' syntax when the set is built (a class that holds some
-//! of those characters but not [`SYMBOL`], a literal emoji, a byte-wise `(?-u)` class). Then
-//! the set matches the folded message exactly when it matches the message (tested against the
-//! unfolded search).
+//! The lazy DFA knows that only for ASCII, so it gave up at a message's first emoji or accented
+//! letter, and finding which cues matched then fell to the PikeVM: ~15 µs for "third time and
+//! nobody answers 😡" against ~0.3 µs without the emoji. So before the search, a non-ASCII
+//! character is read as one ASCII character of the same kind: one that is not a word character
+//! (emoji, symbols, non-ASCII spaces and punctuation) as [`SYMBOL`], a word character (é, ß,
+//! Cyrillic, ...) as [`LETTER`]. Every Unicode `\b` and every `.` then sees what it saw, and the
+//! message is ASCII. A character is read so only when no cue can tell it from its stand-in:
+//! worked out from the cues' syntax when the set is built (a class that holds one but not the
+//! other, a literal, an ASCII-only `\b` for letters). A cue written with "ä" keeps "ä" as it is,
+//! and messages that have one are searched as before. So the set finds in the folded message
+//! exactly the cues it finds in the message (a property test checks it).
 
 use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind, PatternSet, meta};
-use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind};
+use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look};
 
-/// What the non-ASCII characters that are not word characters are read as.
+/// What non-ASCII characters that are not word characters are read as.
 const SYMBOL: char = '\u{1}';
+/// What non-ASCII word characters are read as.
+const LETTER: char = '_';
 
 /// Cue patterns with their valences, searched together.
 pub(crate) struct CueSet {
     regex: meta::Regex,
     valences: Vec<f64>,
-    /// No cue tells a non-ASCII non-word character from [`SYMBOL`]: messages may be folded.
-    fold_symbols: bool,
+    /// The non-ASCII characters no cue tells from [`SYMBOL`].
+    symbols: ClassUnicode,
+    /// The non-ASCII characters no cue tells from [`LETTER`].
+    letters: ClassUnicode,
 }
 
 impl CueSet {
@@ -41,11 +45,23 @@ impl CueSet {
             .syntax(syntax)
             .build_many(&patterns)
             .map_err(Box::new)?;
-        let symbols = non_ascii_symbols();
-        // The set built, so every pattern parses.
-        let fold_symbols = syntax::parse_many_with(&patterns, &syntax)
-            .is_ok_and(|hirs| hirs.iter().all(|hir| reads_symbols_alike(hir, &symbols)));
-        Ok(Self { regex, valences, fold_symbols })
+        let word = word_class();
+        let mut non_word = ClassUnicode::new([ClassUnicodeRange::new('\u{80}', char::MAX)]);
+        non_word.difference(&word);
+        let mut letters = ClassUnicode::new([ClassUnicodeRange::new('\u{80}', char::MAX)]);
+        letters.intersect(&word);
+        let mut symbols = non_word;
+        // The set built, so every pattern parses; if not, nothing is folded.
+        match syntax::parse_many_with(&patterns, &syntax) {
+            Ok(hirs) => {
+                for hir in &hirs {
+                    read_alike(hir, SYMBOL, &mut symbols);
+                    read_alike(hir, LETTER, &mut letters);
+                }
+            }
+            Err(_) => (symbols, letters) = (ClassUnicode::empty(), ClassUnicode::empty()),
+        }
+        Ok(Self { regex, valences, symbols, letters })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -55,12 +71,12 @@ impl CueSet {
     /// The valences of the cues found in `text`, each cue counted once, added up.
     pub(crate) fn valence(&self, text: &str) -> f64 {
         let folded;
-        let text = match !text.is_ascii() && self.fold_symbols {
-            true => {
-                folded = fold_symbols(text);
+        let text = match text.is_ascii() {
+            true => text,
+            false => {
+                folded = self.fold(text);
                 folded.as_str()
             }
-            false => text,
         };
         // Most messages have no cue: the quick test allocates nothing, the full one a set.
         if !self.regex.is_match(text) {
@@ -69,6 +85,17 @@ impl CueSet {
         let mut found = PatternSet::new(self.len());
         self.regex.which_overlapping_matches(&Input::new(text), &mut found);
         found.iter().map(|cue| self.valences[cue.as_usize()]).sum()
+    }
+
+    /// `text` with each non-ASCII character that no cue tells from its stand-in read as it.
+    fn fold(&self, text: &str) -> String {
+        let stand_in = |c: char| match () {
+            () if c.is_ascii() => c,
+            () if contains(&self.symbols, c) => SYMBOL,
+            () if contains(&self.letters, c) => LETTER,
+            () => c,
+        };
+        text.chars().map(stand_in).collect()
     }
 
     /// The indexes of the cues found in `text` as it is, in order (for tests).
@@ -80,18 +107,6 @@ impl CueSet {
     }
 }
 
-/// `text` with every non-ASCII character that is not a word character as [`SYMBOL`].
-fn fold_symbols(text: &str) -> String {
-    text.chars().map(|c| if c.is_ascii() || regex_syntax::is_word_character(c) { c } else { SYMBOL }).collect()
-}
-
-/// The non-ASCII characters that are not word characters (Unicode `\W` above ASCII).
-fn non_ascii_symbols() -> ClassUnicode {
-    let mut symbols = ClassUnicode::new([ClassUnicodeRange::new('\u{80}', char::MAX)]);
-    symbols.difference(&word_class());
-    symbols
-}
-
 /// Unicode `\w`.
 fn word_class() -> ClassUnicode {
     match regex_syntax::parse(r"\w").map(|hir| hir.kind().clone()) {
@@ -100,28 +115,64 @@ fn word_class() -> ClassUnicode {
     }
 }
 
-/// True when nothing in `hir` can tell any of `symbols` from [`SYMBOL`]: each class holds all
-/// of them and it, or none of them and not it; no literal holds one of them or it; no byte class.
-fn reads_symbols_alike(hir: &Hir, symbols: &ClassUnicode) -> bool {
+/// Keep in `alike` only the characters that nothing in `hir` tells from `stand_in` (an ASCII
+/// character of the same kind, word or not): a class holds both or neither, no literal holds
+/// either, and for a word character, no ASCII-only word boundary (which sees a non-ASCII letter
+/// as no word character).
+fn read_alike(hir: &Hir, stand_in: char, alike: &mut ClassUnicode) {
     match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => true,
-        HirKind::Literal(literal) => std::str::from_utf8(&literal.0)
-            .is_ok_and(|text| text.chars().all(|c| c != SYMBOL && (c.is_ascii() || !contains(symbols, c)))),
-        HirKind::Class(Class::Unicode(class)) => {
-            let mut held = class.clone();
-            held.intersect(symbols);
-            let holds_symbol = contains(class, SYMBOL);
-            (holds_symbol && held == *symbols) || (!holds_symbol && held.ranges().is_empty())
+        HirKind::Empty => {}
+        HirKind::Look(look) => {
+            let ascii_word = matches!(
+                look,
+                Look::WordAscii
+                    | Look::WordAsciiNegate
+                    | Look::WordStartAscii
+                    | Look::WordEndAscii
+                    | Look::WordStartHalfAscii
+                    | Look::WordEndHalfAscii
+            );
+            if ascii_word && regex_syntax::is_word_character(stand_in) {
+                *alike = ClassUnicode::empty();
+            }
         }
-        HirKind::Class(Class::Bytes(_)) => false,
-        HirKind::Repetition(repetition) => reads_symbols_alike(&repetition.sub, symbols),
-        HirKind::Capture(capture) => reads_symbols_alike(&capture.sub, symbols),
-        HirKind::Concat(all) | HirKind::Alternation(all) => all.iter().all(|sub| reads_symbols_alike(sub, symbols)),
+        HirKind::Literal(literal) => match std::str::from_utf8(&literal.0) {
+            Ok(text) if !text.contains(stand_in) => {
+                for c in text.chars() {
+                    alike.difference(&ClassUnicode::new([ClassUnicodeRange::new(c, c)]));
+                }
+            }
+            _ => *alike = ClassUnicode::empty(),
+        },
+        HirKind::Class(Class::Unicode(class)) => match contains(class, stand_in) {
+            true => alike.intersect(class),
+            false => alike.difference(class),
+        },
+        // Only ASCII bytes, in a pattern that must match UTF-8: no non-ASCII character matches.
+        HirKind::Class(Class::Bytes(class)) => {
+            if class.ranges().iter().any(|r| (r.start()..=r.end()).contains(&(stand_in as u8))) {
+                *alike = ClassUnicode::empty();
+            }
+        }
+        HirKind::Repetition(repetition) => read_alike(&repetition.sub, stand_in, alike),
+        HirKind::Capture(capture) => read_alike(&capture.sub, stand_in, alike),
+        HirKind::Concat(all) | HirKind::Alternation(all) => all.iter().for_each(|sub| read_alike(sub, stand_in, alike)),
     }
 }
 
 fn contains(class: &ClassUnicode, c: char) -> bool {
-    class.ranges().iter().any(|range| range.start() <= c && c <= range.end())
+    class
+        .ranges()
+        .binary_search_by(|range| {
+            if range.end() < c {
+                std::cmp::Ordering::Less
+            } else if range.start() > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -132,26 +183,37 @@ mod tests {
         CueSet::new(patterns.iter().map(|p| (*p, -1.0))).unwrap()
     }
 
-    #[test]
-    fn emoji_are_folded_and_letters_kept() {
-        let text = "nobody answers 😡 déjà\u{a0}vu «ok»";
-        assert_eq!(fold_symbols(text), "nobody answers \u{1} déjà\u{1}vu \u{1}ok\u{1}");
+    fn built_in() -> CueSet {
+        CueSet::new(crate::sentiment::SUPPORT_CUES).unwrap()
     }
 
     #[test]
-    fn a_set_folds_only_when_no_cue_tells_symbols_apart() {
-        let folds = |patterns: &[&str]| set(patterns).fold_symbols;
-        assert!(folds(&[r"\bstill waiting\b", r"\bnobody\b.{0,20}\banswers\b", r"\bkelvin\b", r"[^a-z]+", r"\W"]));
-        assert!(folds(&[r"\bärger\b", r"\w+", r"\bstraße\b"]), "letters are never folded");
-        for unsafe_cue in [r"😡", r"[😡🤬]", r"\s", r"\p{So}", r"(?-u:[a-z])", r"\x01", r"[\x00-\x7f]"] {
-            assert!(!folds(&[r"\bfine\b", unsafe_cue]), "{unsafe_cue}");
-        }
+    fn emoji_and_letters_are_read_as_their_stand_ins() {
+        let text = "nobody answers 😡 déjà\u{a0}vu «ok» Straße Привет";
+        assert_eq!(built_in().fold(text), "nobody answers \u{1} d_j_\u{1}vu \u{1}ok\u{1} Stra_e ______");
+    }
+
+    #[test]
+    fn a_character_a_cue_tells_apart_is_kept() {
+        let folded = |patterns: &[&str]| set(patterns).fold("ärger 😡 café\u{a0}ſ \u{212a}");
+        // Case-insensitive "s" and "k" are classes that hold "ſ" and "K" (the Kelvin sign).
+        assert_eq!(
+            folded(&[r"\bstill waiting\b", r"[^a-z]+", r"\W", r".{0,20}"]),
+            "_rger \u{1} caf_\u{1}ſ \u{212a}",
+            "\"ſ\" is an \"s\" to the cue"
+        );
+        assert_eq!(folded(&[r"\bsake\b"]), "_rger \u{1} caf_\u{1}ſ \u{212a}");
+        assert_eq!(folded(&[r"\bärger\b"]), "ärger \u{1} caf_\u{1}_ _", "a cue's own letter");
+        assert_eq!(folded(&[r"[😡🤬]"]), "_rger 😡 caf_\u{1}_ _", "a cue's own emoji");
+        assert_eq!(folded(&[r"\s"]), "_rger \u{1} caf_\u{a0}_ _", "\\s holds the non-breaking space");
+        assert_eq!(folded(&[r"(?-u:\b)x"]), "ärger \u{1} café\u{1}ſ \u{212a}", "ASCII \\b: letters kept");
+        assert_eq!(folded(&[r"\x01"]), "_rger 😡 caf_\u{a0}_ _", "the stand-in itself");
+        assert_eq!(folded(&[r"\w_"]), "ärger \u{1} café\u{1}ſ \u{212a}", "the letters' stand-in");
     }
 
     #[test]
     fn folded_and_unfolded_messages_match_the_same_cues() {
-        let cues = CueSet::new(crate::sentiment::SUPPORT_CUES).unwrap();
-        assert!(cues.fold_symbols, "the built-in cues fold");
+        let cues = built_in();
         // With the cues each should find, as the search without folding finds them.
         let e18 = "🙄".repeat(18);
         let e19 = "🙄".repeat(19);
@@ -170,27 +232,28 @@ mod tests {
             ("STILL WAITING 👍🏽", &[0]),
             ("déjà still waiting", &[0]),
             ("café on holdé", &[]),
+            ("éon hold", &[]),
             ("I want a refund 💸💸", &[4]),
         ] {
             assert_eq!(cues.found(text), expected, "{text}");
-            assert_eq!(cues.found(&fold_symbols(text)), expected, "{text}, folded");
+            assert_eq!(cues.found(&cues.fold(text)), expected, "{text}, folded");
         }
     }
 
     proptest::proptest! {
-        /// Messages made of the cues' words, spaces, emoji, non-ASCII spaces and punctuation,
-        /// and accented letters: folded, they find the cues they found.
+        /// Messages made of the cues' words, spaces, emoji, non-ASCII spaces, punctuation and
+        /// letters: folded, they find the cues they found.
         #[test]
         fn folding_never_changes_what_the_cues_find(
             pieces in proptest::collection::vec(proptest::sample::select(vec![
                 "still", "waiting", "nobody", "no one", "answers", "third", "time", "on", "hold",
                 "days", "now", "nothing", "thank you", "so much", "refund", "i want", "a", " ", "  ",
-                ",", "😡", "🙄", "👍🏽", "\u{a0}", "…", "«", "é", "ſ", "K", "straße", "\n",
+                ",", "😡", "🙄", "👍🏽", "\u{a0}", "…", "«", "é", "ſ", "K", "straße", "Привет", "\u{212a}", "\n", "_",
             ]), 0..24)
         ) {
-            let cues = CueSet::new(crate::sentiment::SUPPORT_CUES).unwrap();
+            let cues = built_in();
             let text = pieces.concat();
-            proptest::prop_assert_eq!(cues.found(&fold_symbols(&text)), cues.found(&text), "{:?}", text);
+            proptest::prop_assert_eq!(cues.found(&cues.fold(&text)), cues.found(&text), "{:?}", text);
         }
     }
 }
