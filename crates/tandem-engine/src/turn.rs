@@ -53,8 +53,7 @@ impl<'a> Turn<'a> {
 
     // ----- inputs -----
 
-    /// The customer's message: journaled first, though its text is moved into the journal
-    /// only once the turn is done reading it (a copy of every message saved).
+    /// The customer's message: journaled first, its text moved there once the turn has read it.
     pub fn on_message(&mut self, text: String, button: Option<String>, sentiment: Option<f64>) {
         let said = self.fx.events.len();
         self.record(Event::CustomerSaid { text: String::new(), button: None });
