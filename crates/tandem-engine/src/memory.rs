@@ -135,8 +135,7 @@ impl MemoryStore {
     fn write(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let mut guard = self.tables();
         let Tables { conversations, outbox, next_outbox, timers, journal } = &mut *guard;
-        // Found once: the record is the step's first touch of memory this message has not
-        // read yet, and it is read and written below.
+        // Looked up once: it is read (seen ids, journal) and written below.
         let mut record = conversations.get_mut(&commit.conversation.id);
         if let Some(pid) = &commit.inbound_id
             && record.as_ref().is_some_and(|r| r.seen.contains(pid))
