@@ -148,9 +148,13 @@ fn read_alike(hir: &Hir, stand_in: char, alike: &mut ClassUnicode) {
             true => alike.intersect(class),
             false => alike.difference(class),
         },
-        // Only ASCII bytes, in a pattern that must match UTF-8: no non-ASCII character matches.
+        // A pattern must match UTF-8, so a byte class holds only ASCII bytes and no non-ASCII
+        // character matches it. Should one hold more, nothing is folded.
         HirKind::Class(Class::Bytes(class)) => {
-            if class.ranges().iter().any(|r| (r.start()..=r.end()).contains(&(stand_in as u8))) {
+            let holds = |r: &regex_syntax::hir::ClassBytesRange| {
+                r.end() >= 0x80 || (r.start()..=r.end()).contains(&(stand_in as u8))
+            };
+            if class.ranges().iter().any(holds) {
                 *alike = ClassUnicode::empty();
             }
         }
