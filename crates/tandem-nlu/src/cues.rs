@@ -45,12 +45,12 @@ impl CueSet {
             .syntax(syntax)
             .build_many(&patterns)
             .map_err(Box::new)?;
-        let word = word_class();
-        let mut non_word = ClassUnicode::new([ClassUnicodeRange::new('\u{80}', char::MAX)]);
-        non_word.difference(&word);
-        let mut letters = ClassUnicode::new([ClassUnicodeRange::new('\u{80}', char::MAX)]);
+        // Non-ASCII characters start as foldable: those that are not word characters to
+        // `SYMBOL`, the others to `LETTER`; each cue then keeps the ones it tells apart.
+        let (word, mut symbols) = (word_class(), ClassUnicode::new([ClassUnicodeRange::new('\u{80}', char::MAX)]));
+        let mut letters = symbols.clone();
+        symbols.difference(&word);
         letters.intersect(&word);
-        let mut symbols = non_word;
         // The set built, so every pattern parses; if not, nothing is folded.
         match syntax::parse_many_with(&patterns, &syntax) {
             Ok(hirs) => {

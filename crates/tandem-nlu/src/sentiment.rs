@@ -99,8 +99,6 @@ impl SentimentAnalyzer {
     }
 }
 
-/// `patterns` as one case-insensitive set that says which of them match (as `regex::RegexSet`
-/// does), searched without a literal prefilter.
 #[cfg(test)]
 mod tests {
     use super::*;
