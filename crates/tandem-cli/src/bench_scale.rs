@@ -151,7 +151,7 @@ fn message(chat: &str, text: &str) -> Inbound {
         user: UserProfile { id: chat.into(), name: "Customer".into() },
         text: text.into(),
         button: None,
-        platform_id: Some(format!("{chat}-1")),
+        platform_id: Some(compact_str::format_compact!("{chat}-1")),
         sentiment: None,
     }
 }
@@ -191,7 +191,7 @@ async fn seed(path: &Path, engine: Arc<tandem_engine::Engine>, n: usize) -> anyh
         let mut ask = message(&format!("people-{c}"), "hi");
         runtime.handle(ask.clone()).await?;
         ask.text = "agent".into();
-        ask.platform_id = Some(format!("people-{c}-2"));
+        ask.platform_id = Some(compact_str::format_compact!("people-{c}-2"));
         runtime.handle(ask).await?;
     }
     store.flush().await?;

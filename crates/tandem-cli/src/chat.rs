@@ -67,7 +67,7 @@ pub async fn run(bot_dir: &Path, keep: Keep, name: Option<String>, chat: String)
         }
         sequence += 1;
         let (text, button) = terminal.interpret(&line);
-        let platform_id = format!("{}-{sequence}", chrono::Utc::now().timestamp_micros());
+        let platform_id = compact_str::format_compact!("{}-{sequence}", chrono::Utc::now().timestamp_micros());
         let inbound = Inbound {
             conversation: id.clone(),
             user: user.clone(),

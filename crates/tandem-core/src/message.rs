@@ -1,6 +1,7 @@
 //! Messages in and out, and the [`Channel`] trait a platform adapter implements to deliver them.
 
 use async_trait::async_trait;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use crate::{ConversationId, UserProfile};
@@ -14,7 +15,8 @@ pub struct Inbound {
     /// The label of the button pressed, when the customer pressed one.
     pub button: Option<String>,
     /// The platform's id for this message. A message seen before is ignored (redelivery).
-    pub platform_id: Option<String>,
+    /// Inline up to 24 bytes (a Telegram update's, a Discord snowflake): no allocation.
+    pub platform_id: Option<CompactString>,
     /// The message's sentiment in [-1, 1], when something upstream scored it.
     #[serde(default)]
     pub sentiment: Option<f64>,
@@ -54,4 +56,11 @@ pub trait Channel: Send + Sync {
     fn name(&self) -> &str;
     /// Deliver one message to the customer of `conversation`.
     async fn send(&self, conversation: &ConversationId, message: &Outbound) -> Result<(), ChannelError>;
+    /// [`Channel::send`] at once, if the channel hands a message over without waiting (to a
+    /// terminal, to a queue in memory that a connection drains); `None`: call `send`. The
+    /// runtime asks this first, as it asks a store's `try_*`: an answer at once costs no boxed
+    /// future (`async_trait` makes one for every call).
+    fn try_send(&self, _conversation: &ConversationId, _message: &Outbound) -> Option<Result<(), ChannelError>> {
+        None
+    }
 }

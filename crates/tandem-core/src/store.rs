@@ -6,6 +6,7 @@ use std::pin::Pin;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 
 use crate::{Conversation, ConversationId, JournalEntry, Outbound, OutboxMessage, Timer, TimerId};
 
@@ -15,7 +16,7 @@ pub struct Commit {
     /// The conversation's new state.
     pub conversation: Conversation,
     /// The platform id of the inbound message that caused this step, for deduplication.
-    pub inbound_id: Option<String>,
+    pub inbound_id: Option<CompactString>,
     /// The timer that caused this step: deleted in the same transaction, so it fires once.
     pub fired_timer: Option<TimerId>,
     pub events: Vec<JournalEntry>,

@@ -1,7 +1,7 @@
 //! The pure step function and its inputs and outputs.
 
 use chrono::{DateTime, Duration, Utc};
-use tandem_core::{Commit, Conversation, JournalEntry, Outbound, Timer, TimerId, Wants};
+use tandem_core::{Commit, CompactString, Conversation, JournalEntry, Outbound, Timer, TimerId, Wants};
 use tandem_flow::Bot;
 use tandem_handoff::Decision;
 use tandem_nlu::IntentMatcher;
@@ -70,7 +70,7 @@ impl Transition {
     /// What the store writes for this step: the new state, its events, its outbox and timers,
     /// and what caused it (for deduplication). `route` and `refused` are for the shell and are
     /// not written.
-    pub fn into_commit(self, inbound_id: Option<String>, fired_timer: Option<String>) -> Commit {
+    pub fn into_commit(self, inbound_id: Option<CompactString>, fired_timer: Option<String>) -> Commit {
         self.effects.into_commit(self.conversation, inbound_id, fired_timer)
     }
 }
@@ -81,7 +81,7 @@ impl Effects {
     pub fn into_commit(
         self,
         conversation: Conversation,
-        inbound_id: Option<String>,
+        inbound_id: Option<CompactString>,
         fired_timer: Option<String>,
     ) -> Commit {
         Commit {

@@ -11,8 +11,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use smallvec::SmallVec;
 use tandem_core::{
-    Channel, Clock, Commit, CommitOutcome, Conversation, ConversationId, Inbound, OutboxMessage, Store, StoreError,
-    Timer, UserProfile,
+    Channel, Clock, Commit, CommitOutcome, CompactString, Conversation, ConversationId, Inbound, OutboxMessage, Store,
+    StoreError, Timer, UserProfile,
 };
 use tandem_handoff::Desk;
 use tokio::sync::{Notify, Semaphore};
@@ -44,7 +44,7 @@ struct Work {
     id: ConversationId,
     user: Option<UserProfile>,
     input: Input,
-    inbound_id: Option<String>,
+    inbound_id: Option<CompactString>,
     fired_timer: Option<String>,
 }
 
@@ -366,7 +366,11 @@ impl Runtime {
             let Some(channel) = self.channels.get(message.conversation.channel()) else {
                 break;
             };
-            match channel.send(&message.conversation, &message.message).await {
+            let sent = match channel.try_send(&message.conversation, &message.message) {
+                Some(sent) => sent,
+                None => channel.send(&message.conversation, &message.message).await,
+            };
+            match sent {
                 Ok(()) => done.push(message.id),
                 Err(e) => {
                     tracing::warn!("delivery to {} failed, will retry: {e}", message.conversation);

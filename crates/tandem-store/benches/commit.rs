@@ -26,7 +26,7 @@ fn turn(chat: u64) -> Commit {
     ];
     Commit {
         conversation,
-        inbound_id: Some(format!("{chat}-3")),
+        inbound_id: Some(format!("{chat}-3").into()),
         fired_timer: None,
         events: events
             .into_iter()

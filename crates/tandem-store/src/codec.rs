@@ -37,7 +37,7 @@ pub(crate) struct EncodedCommit {
     pub(crate) id: ConversationId,
     pub(crate) key: String,
     pub(crate) now: i64,
-    pub(crate) inbound: Option<String>,
+    pub(crate) inbound: Option<tandem_core::CompactString>,
     pub(crate) fired_timer: Option<String>,
     pub(crate) cancel_timers: Vec<String>,
     /// (id, due, kind)

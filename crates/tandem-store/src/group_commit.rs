@@ -332,7 +332,7 @@ fn write_one(
         return Ok(Step::Seen);
     }
     if let Some(platform_id) = &c.inbound {
-        let recorded = s.record_inbound.execute(params![c.key, platform_id, c.now])?;
+        let recorded = s.record_inbound.execute(params![c.key, platform_id.as_str(), c.now])?;
         if recorded == 0 {
             return Ok(if c.fired_timer.is_some() { Step::SeenAfterWriting } else { Step::Seen });
         }

@@ -98,7 +98,7 @@ impl PostgresStore {
             )
             .bind(&c.key)
             .bind(c.now)
-            .bind(&c.inbound)
+            .bind(c.inbound.as_deref())
             .bind(&c.fired_timer)
             .bind(&c.cancel_timers)
             .bind(timer_ids)

@@ -34,7 +34,7 @@ pub fn timer(c: &Conversation, n: u32, due: DateTime<Utc>) -> Timer {
 pub fn commit(c: &Conversation, inbound: Option<&str>, first_seq: u64) -> Commit {
     Commit {
         conversation: c.clone(),
-        inbound_id: inbound.map(str::to_string),
+        inbound_id: inbound.map(Into::into),
         fired_timer: None,
         events: vec![
             JournalEntry { seq: first_seq, at: at(0), event: Event::CustomerSaid { text: "hi".into(), button: None } },

@@ -251,7 +251,7 @@ async fn after_a_restart_the_desk_knows_who_has_which_chat() {
         user: UserProfile { id: chat.into(), name: "Kim Park".into() },
         text: text.into(),
         button: None,
-        platform_id: Some(format!("{chat}-{text}")),
+        platform_id: Some(format!("{chat}-{text}").into()),
         sentiment: None,
     };
     let clock = Arc::new(ManualClock::new(at(60))); // Monday 10:00 UTC: everyone on shift
