@@ -4,6 +4,7 @@
 //! through the runtime (the memory benchmark's work, steadier than its wall clock).
 //! `cargo bench -p tandem-engine`.
 
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
@@ -116,25 +117,34 @@ fn routes(c: &mut Criterion) {
 fn commit(c: &mut Criterion) {
     let engine = engine();
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
-    let store = MemoryStore::new();
+    let store = RefCell::new(MemoryStore::new());
     let start = after(&engine, &["hi"]);
     let mut n = 0u64;
     c.bench_function("commit: one turn to the memory store", |b| {
         b.iter_batched(
             || {
+                // Ten thousand conversations, as the benchmark's default, five turns each, then
+                // a new store. A new conversation every time grew the store by a million per
+                // run, and its table's growth swamped the figure; one store for the whole run
+                // gave each conversation hundreds of seen ids, and the figure grew with the
+                // run's length (2.7-7.8 µs).
+                if n.is_multiple_of(COMMITS_PER_STORE) {
+                    *store.borrow_mut() = MemoryStore::new();
+                }
                 n += 1;
-                // Ten thousand conversations, as the benchmark's default: new at first, then
-                // a turn more each. (A new one every time grew the store by a million per
-                // run, and its table's growth swamped the figure.)
                 let mut conv = start.clone();
                 conv.id = ConversationId::new("bench", (n % 10_000).to_string());
                 engine.step(conv, message("it's 12345"), now()).into_commit(Some(n.to_string().into()), None)
             },
-            |commit| black_box(rt.block_on(store.commit(commit))),
+            |commit| black_box(rt.block_on(store.borrow().commit(commit))),
             BatchSize::SmallInput,
         )
     });
 }
+
+/// Commits to one memory store in the commit bench: five turns of the benchmark's 10,000
+/// conversations.
+const COMMITS_PER_STORE: u64 = 50_000;
 
 /// A channel that delivers nowhere.
 struct Nowhere;
