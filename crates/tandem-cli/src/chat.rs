@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use crate::agent_console::{self, AgentCommand};
 use crate::terminal::Terminal;
 
-/// Where `tandem chat` keeps conversations.
+/// Where `tandem chat` and `tandem serve` keep conversations.
 pub enum Keep {
     /// A SQLite file (default: tandem.sqlite in the bot's folder).
     Sqlite(Option<PathBuf>),
@@ -24,19 +24,26 @@ pub enum Keep {
     Postgres,
 }
 
+impl Keep {
+    /// Open the store: the SQLite file, or a pool of connections to PostgreSQL.
+    pub async fn open(self, bot_dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
+        Ok(match self {
+            Keep::Sqlite(db) => {
+                let db = db.unwrap_or_else(|| bot_dir.join("tandem.sqlite"));
+                Arc::new(SqliteStore::open(&db).await.with_context(|| format!("opening {}", db.display()))?)
+            }
+            Keep::Postgres => {
+                let url = std::env::var("TANDEM_DATABASE_URL")
+                    .context("--postgres: set TANDEM_DATABASE_URL (postgres://user@host:port/database)")?;
+                Arc::new(PostgresStore::connect(&url, 4).await?)
+            }
+        })
+    }
+}
+
 pub async fn run(bot_dir: &Path, keep: Keep, name: Option<String>, chat: String) -> anyhow::Result<ExitCode> {
     let engine = Arc::new(load_engine(bot_dir)?);
-    let store: Arc<dyn Store> = match keep {
-        Keep::Sqlite(db) => {
-            let db = db.unwrap_or_else(|| bot_dir.join("tandem.sqlite"));
-            Arc::new(SqliteStore::open(&db).await.with_context(|| format!("opening {}", db.display()))?)
-        }
-        Keep::Postgres => {
-            let url = std::env::var("TANDEM_DATABASE_URL")
-                .context("--postgres: set TANDEM_DATABASE_URL (postgres://user@host:port/database)")?;
-            Arc::new(PostgresStore::connect(&url, 4).await?)
-        }
-    };
+    let store = keep.open(bot_dir).await?;
     let speaker = engine.bot.vars.get("name").and_then(|v| v.as_str()).unwrap_or("bot").to_string();
     let terminal = Arc::new(Terminal::new(speaker));
     let runtime = Arc::new(Runtime::new(engine, store.clone(), Arc::new(SystemClock)).with_channel(terminal.clone()));

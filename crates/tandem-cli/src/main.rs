@@ -1,6 +1,6 @@
-//! `tandem`: run a bot and work on its flows. `check` reports problems in flow files,
-//! `schema` prints the JSON Schema for editors, `chat` talks to a bot in the terminal,
-//! `test` runs conversation tests.
+//! `tandem`: run a bot and work on its flows. `serve` runs a bot for its customers, `check`
+//! reports problems in flow files, `schema` prints the JSON Schema for editors, `chat` talks
+//! to a bot in the terminal, `test` runs conversation tests, `bench` measures.
 
 mod agent_console;
 mod bench;
@@ -12,6 +12,7 @@ mod check;
 mod conversation_tests;
 mod nlu;
 mod output;
+mod serve;
 mod terminal;
 
 use std::path::PathBuf;
@@ -37,6 +38,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a bot for its customers: the web chat's API on a port, conversations in SQLite,
+    /// until Ctrl-C. A restart resumes every conversation.
+    Serve {
+        /// The bot's folder (with bot.yaml).
+        bot: PathBuf,
+        /// Where to listen (port 0: any free port, printed at start).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The SQLite file conversations are kept in (default: tandem.sqlite in the bot's folder).
+        #[arg(long, conflicts_with = "postgres")]
+        db: Option<PathBuf>,
+        /// Keep conversations in PostgreSQL at $TANDEM_DATABASE_URL instead of a SQLite file.
+        #[arg(long)]
+        postgres: bool,
+    },
     /// Check bots and flow files; errors and warnings with file:line:col. Exit code 1 on errors.
     Check {
         /// Bot folders (with bot.yaml), flow files, folders of flows, or test files. Default: every bot in ./bots.
@@ -152,6 +168,10 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve { bot, listen, db, postgres } => {
+            let keep = if postgres { chat::Keep::Postgres } else { chat::Keep::Sqlite(db) };
+            runtime().and_then(|rt| rt.block_on(serve::run(&bot, keep, listen)))
+        }
         Command::Check { paths } => check::run(&paths),
         Command::Schema { kind } => {
             let kind = match kind {

@@ -338,8 +338,12 @@ impl Runtime {
         let now = self.clock.now();
         let mut conversation = match stored {
             Some(mut c) => {
-                if let Some(user) = work.user {
-                    c.user = user;
+                // A channel that does not know the customer's name (a web chat's page that
+                // gives none) leaves the one known.
+                match work.user {
+                    Some(user) if user.name.is_empty() => c.user.id = user.id,
+                    Some(user) => c.user = user,
+                    None => {}
                 }
                 c
             }

@@ -25,8 +25,6 @@ const MAX_TEXT: usize = 4096;
 const MAX_BODY: usize = 64 * 1024;
 /// The longest chat id, in bytes.
 const MAX_CHAT_ID: usize = 64;
-/// The name a customer goes by when the page does not give one.
-const NAMELESS: &str = "Customer";
 
 /// Why a request was not done; its answer is `{"error": "..."}` with a fitting status.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +107,8 @@ async fn post_message(
     if message.text.trim().is_empty() && message.button.is_none() {
         return Err(ApiError::BadRequest("a message needs text or a button".into()));
     }
-    let name = message.name.as_deref().unwrap_or(NAMELESS);
+    // No name: the one given before is kept (the runtime keeps a stored name over an empty one).
+    let name = message.name.as_deref().unwrap_or_default();
     let inbound = Inbound {
         conversation: id.clone(),
         user: UserProfile { id: chat.as_str().into(), name: name.into() },

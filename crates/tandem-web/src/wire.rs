@@ -17,7 +17,8 @@ pub struct CustomerMessage {
     /// a lost answer) is not handled twice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// The customer's name, when the page knows it.
+    /// The customer's name, when the page knows it. Once given it is kept: later messages
+    /// may leave it out. A chat that never gives one has an empty name in the bot's templates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }

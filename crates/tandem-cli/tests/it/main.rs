@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod closed_pipe;
 mod restart;
+mod serve;
 mod test_command;
 
 use std::path::PathBuf;

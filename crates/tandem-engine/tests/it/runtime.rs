@@ -248,3 +248,16 @@ async fn the_sentiment_trend_is_measured_against_the_last_five_messages() {
     // 0.7 less the mean of the five before it (0.2 to 0.6).
     assert_eq!((sentiment.score, sentiment.trend, sentiment.min), (0.7, 0.3, 0.1));
 }
+
+#[tokio::test]
+async fn a_message_without_the_customers_name_keeps_the_name_known() {
+    let (runtime, _, _, store) = setup();
+    runtime.handle(message("c1", "hi", "m1")).await.unwrap();
+    let nameless = Inbound { user: UserProfile { id: "c1".into(), name: "".into() }, ..message("c1", "thanks", "m2") };
+    runtime.handle(nameless).await.unwrap();
+    let id = ConversationId::new("rec", "c1");
+    assert_eq!(store.load(&id).await.unwrap().unwrap().user.name, "Sam Lee");
+    let renamed = Inbound { user: UserProfile { id: "c1".into(), name: "Sam Li".into() }, ..message("c1", "ok", "m3") };
+    runtime.handle(renamed).await.unwrap();
+    assert_eq!(store.load(&id).await.unwrap().unwrap().user.name, "Sam Li");
+}
