@@ -13,6 +13,7 @@ use tandem_core::{Channel, ChannelError, ConversationId, Inbound, Outbound, Stor
 use tandem_engine::{MemoryStore, Runtime};
 use tandem_store::{PostgresStore, SqliteStore};
 
+use crate::bench_http;
 use crate::bench_script::{reply, says};
 use crate::chat::load_engine;
 use crate::output;
@@ -34,6 +35,11 @@ pub enum Mode {
     Postgres,
     /// PostgreSQL, all conversations as concurrent clients.
     PostgresConcurrent,
+    /// Over loopback HTTP to the web chat's API (`tandem serve`'s, on SQLite), one message at
+    /// a time on one connection.
+    Http,
+    /// Over loopback HTTP, 64 connections at once.
+    HttpConcurrent,
     /// SQLite with N stored conversations and N pending timers: start-up, memory, timer lag.
     Scale,
     /// The spec's floor: the dialogue as a hand-written `match` state machine, no engine, to
@@ -247,6 +253,13 @@ pub async fn run(
     live_state_bytes: u64,
 ) -> anyhow::Result<ExitCode> {
     let engine = Arc::new(load_engine(bot.as_deref().unwrap_or(Path::new(BENCH_BOT)))?);
+    match mode {
+        Mode::Http => return bench_http::run(conversations, engine, 1, live_state_bytes).await,
+        Mode::HttpConcurrent => {
+            return bench_http::run(conversations, engine, bench_http::CONNECTIONS, live_state_bytes).await;
+        }
+        _ => {}
+    }
     let dir = tempfile::tempdir()?;
     let postgres = matches!(mode, Mode::Postgres | Mode::PostgresConcurrent).then(database_url);
     let schema = format!("tandem_bench_{}", std::process::id());
@@ -328,6 +341,8 @@ fn mode_name(mode: Mode) -> &'static str {
         Mode::Concurrent => "concurrent",
         Mode::Postgres => "postgres",
         Mode::PostgresConcurrent => "postgres-concurrent",
+        Mode::Http => "http",
+        Mode::HttpConcurrent => "http-concurrent",
         Mode::Scale => "scale",
         Mode::Floor => "floor",
     }

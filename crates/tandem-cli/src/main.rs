@@ -5,6 +5,7 @@
 mod agent_console;
 mod bench;
 mod bench_floor;
+mod bench_http;
 mod bench_scale;
 mod bench_script;
 mod chat;

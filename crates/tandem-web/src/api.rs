@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use tandem_core::{CompactString, ConversationId, Event, Inbound, StoreError, UserProfile};
-use tandem_engine::{Runtime, RuntimeError};
+use tandem_core::{CompactString, ConversationId, Event, Inbound, Outbound, StoreError, UserProfile};
+use tandem_engine::{Handled, Runtime, RuntimeError};
 use tokio::net::TcpListener;
 
 use crate::mailbox::WebChannel;
@@ -117,8 +117,25 @@ async fn post_message(
         platform_id: message.id.map(CompactString::from),
         sentiment: None,
     };
-    api.runtime.handle(inbound).await?;
-    Ok(Json(Replies { messages: api.web.collect(&id) }))
+    let handled = api.runtime.handle(inbound).await?;
+    let fresh = api.web.collect(&id);
+    if handled != Handled::Duplicate {
+        return Ok(Json(Replies { messages: fresh }));
+    }
+    // Posted again (its answer was lost): the replies since the customer's last message, from
+    // the journal, which holds whatever the mailbox had of them too.
+    let journal = api.runtime.store().journal(&id).await?;
+    let last_said = journal.iter().rposition(|entry| matches!(entry.event, Event::CustomerSaid { .. }));
+    let messages = journal
+        .into_iter()
+        .skip(last_said.map_or(0, |i| i + 1))
+        .filter_map(|entry| match entry.event {
+            Event::BotSaid { text, buttons } => Some(Outbound { from: None, text, buttons }),
+            Event::AgentSaid { agent, text } => Some(Outbound { from: Some(agent), text, buttons: Vec::new() }),
+            _ => None,
+        })
+        .collect();
+    Ok(Json(Replies { messages }))
 }
 
 async fn updates(State(api): State<Arc<ChatApi>>, Path(chat): Path<String>) -> Result<Json<Replies>, ApiError> {

@@ -14,7 +14,8 @@ pub struct CustomerMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub button: Option<String>,
     /// The page's id for this message: a message posted again with the same id (a retry after
-    /// a lost answer) is not handled twice.
+    /// a lost answer) is not handled twice, and is answered with the replies since the
+    /// customer's last message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The customer's name, when the page knows it. Once given it is kept: later messages

@@ -19,7 +19,14 @@ fn postgres_is_there() -> bool {
 
 #[test]
 fn the_workload_runs_in_every_mode_with_no_mismatch_and_prints_the_spec_line() {
-    let mut modes = vec![("memory", "200"), ("sqlite", "20"), ("concurrent", "20"), ("floor", "200")];
+    let mut modes = vec![
+        ("memory", "200"),
+        ("sqlite", "20"),
+        ("concurrent", "20"),
+        ("http", "20"),
+        ("http-concurrent", "100"),
+        ("floor", "200"),
+    ];
     if postgres_is_there() {
         modes.extend([("postgres", "20"), ("postgres-concurrent", "20")]);
     }
@@ -81,7 +88,7 @@ fn a_wrong_reply_is_counted_shown_and_fails_the_run() {
             .unwrap();
     }
     let bot = dir.path().to_str().unwrap();
-    for mode in ["memory", "concurrent"] {
+    for mode in ["memory", "concurrent", "http", "http-concurrent"] {
         let out = tandem(&["bench", "--bot", bot, "--conversations", "7", "--mode", mode]);
         let line = String::from_utf8_lossy(&out.stdout);
         assert!(!out.status.success(), "{mode}: {line}");

@@ -45,11 +45,16 @@ async fn a_message_posted_again_with_its_id_is_handled_once() {
     let server = Server::start().await;
     let mut page = server.client().await;
     let first = CustomerMessage { id: Some("m-1".into()), ..CustomerMessage::text("hi") };
-    assert_eq!(page.say("c1", &first).await.unwrap().messages.len(), 1);
+    let answer = page.say("c1", &first).await.unwrap();
+    assert_eq!(answer.messages.len(), 1);
     let again = page.say("c1", &first).await.unwrap();
-    assert!(again.messages.is_empty(), "the retry is not answered twice: {again:?}");
+    assert_eq!(again, answer, "a retry whose answer was lost gets the same replies");
     let lines = page.transcript("c1").await.unwrap().lines;
-    assert_eq!(lines.len(), 2, "one customer line, one reply: {lines:?}");
+    assert_eq!(lines.len(), 2, "one customer line, one reply: the retry was not handled: {lines:?}");
+    let second = CustomerMessage { id: Some("m-2".into()), ..CustomerMessage::text("it's 12345") };
+    let answer = page.say("c1", &second).await.unwrap();
+    assert_eq!(page.say("c1", &second).await.unwrap(), answer);
+    assert!(page.updates("c1").await.unwrap().messages.is_empty(), "nothing left over in the mailbox");
 }
 
 #[tokio::test]
