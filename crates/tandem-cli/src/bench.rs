@@ -38,7 +38,7 @@ pub enum Mode {
     /// Over loopback HTTP to the web chat's API (`tandem serve`'s, on SQLite), one message at
     /// a time on one connection.
     Http,
-    /// Over loopback HTTP, 64 connections at once.
+    /// Over loopback HTTP, 64 connections at once (`--connections`).
     HttpConcurrent,
     /// SQLite with N stored conversations and N pending timers: start-up, memory, timer lag.
     Scale,
@@ -245,18 +245,19 @@ fn inbound(c: usize, turn: usize, text: String) -> Inbound {
 }
 
 /// Run the workload and print its JSON line; SQLite keeps `live_state_bytes` of live
-/// conversations in memory.
+/// conversations in memory; `http-concurrent` posts on `http_connections` at once.
 pub async fn run(
     conversations: usize,
     mode: Mode,
     bot: Option<PathBuf>,
     live_state_bytes: u64,
+    http_connections: usize,
 ) -> anyhow::Result<ExitCode> {
     let engine = Arc::new(load_engine(bot.as_deref().unwrap_or(Path::new(BENCH_BOT)))?);
     match mode {
         Mode::Http => return bench_http::run(conversations, engine, 1, live_state_bytes).await,
         Mode::HttpConcurrent => {
-            return bench_http::run(conversations, engine, bench_http::CONNECTIONS, live_state_bytes).await;
+            return bench_http::run(conversations, engine, http_connections.max(1), live_state_bytes).await;
         }
         _ => {}
     }

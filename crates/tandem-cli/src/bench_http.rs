@@ -2,8 +2,8 @@
 //! channel was measured. Each message is posted to the web chat's API (`tandem serve`'s),
 //! served in this process on 127.0.0.1 over SQLite (every turn committed before it is
 //! answered), and its replies are checked from the answer. `http`: one message at a time on
-//! one kept-alive connection; `http-concurrent`: [`CONNECTIONS`] connections at once, each
-//! with its share of the conversations.
+//! one kept-alive connection; `http-concurrent`: several connections at once (by default
+//! [`CONNECTIONS`]), each with its share of the conversations.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};

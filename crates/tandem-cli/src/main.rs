@@ -102,6 +102,9 @@ enum Command {
         /// every step loads its conversation from the file).
         #[arg(long, default_value_t = tandem_store::DEFAULT_LIVE_STATE_BYTES >> 20)]
         live_state_mib: u64,
+        /// With `--mode http-concurrent`: connections posting at once.
+        #[arg(long, default_value_t = bench_http::CONNECTIONS)]
+        connections: usize,
     },
     /// Try a bot's understanding: one JSON line per line of stdin.
     Nlu {
@@ -199,8 +202,9 @@ fn main() -> ExitCode {
             let (line, right) = bench_floor::run(conversations);
             output::line(line).map_err(Into::into).map(|()| if right { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::Bench { conversations, mode, bot, live_state_mib, .. } => {
-            runtime().and_then(|rt| rt.block_on(bench::run(conversations, mode, bot, live_state_mib << 20)))
+        Command::Bench { conversations, mode, bot, live_state_mib, connections, .. } => {
+            let live_state_bytes = live_state_mib << 20;
+            runtime().and_then(|rt| rt.block_on(bench::run(conversations, mode, bot, live_state_bytes, connections)))
         }
         Command::Eval { what: EvalCommand::Intents { data, limit } } => nlu::eval_intents(&data, limit),
         Command::Nlu { what: NluCommand::Sentiment { bot } } => nlu::sentiment(bot.as_deref()),
