@@ -78,6 +78,10 @@ pub trait Store: Send + Sync {
     async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
     /// Outbox messages not yet delivered, oldest first.
     async fn undelivered(&self, limit: usize) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Of the outbox messages `ids`, those not yet delivered: a list from
+    /// [`Store::undelivered`] may be out of date by the time its conversation is free (its
+    /// step delivered them meanwhile).
+    async fn still_undelivered(&self, ids: &[i64]) -> Result<Vec<i64>, StoreError>;
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError>;
     /// [`Store::mark_delivered`] at once, if the store can without waiting; `None`: ask
     /// `mark_delivered`.

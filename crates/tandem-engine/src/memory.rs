@@ -231,6 +231,11 @@ impl Store for MemoryStore {
         Ok(oldest.into_iter().take(limit).cloned().collect())
     }
 
+    async fn still_undelivered(&self, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+        let t = self.tables();
+        Ok(ids.iter().copied().filter(|id| t.outbox.contains_key(id)).collect())
+    }
+
     async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError> {
         self.try_mark_delivered(ids).unwrap_or(Ok(()))
     }

@@ -200,8 +200,13 @@ impl Runtime {
             by_conversation.entry(message.conversation.clone()).or_default().push(message);
         }
         let mut delivered = 0;
-        for (id, messages) in by_conversation {
+        for (id, mut messages) in by_conversation {
             let _taken = self.locks.lock(&id).await;
+            // A step of the conversation may have delivered some since they were listed (it
+            // holds the conversation from its commit until its messages are marked).
+            let ids: SmallVec<[i64; 4]> = messages.iter().map(|m| m.id).collect();
+            let still = self.store.still_undelivered(&ids).await?;
+            messages.retain(|m| still.contains(&m.id));
             delivered += self.deliver(&messages).await?;
         }
         Ok(delivered)

@@ -15,6 +15,8 @@ pub const DUE_TIMERS: &str =
 pub const NEXT_TIMER_DUE: &str = "SELECT MIN(due_at) FROM timers";
 pub const UNDELIVERED: &str =
     "SELECT id, conversation_id, message FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT $1";
+/// An outbox message, if it is not yet delivered.
+pub const UNDELIVERED_ID: &str = "SELECT id FROM outbox WHERE id = $1 AND delivered_at IS NULL";
 pub const HANDOFF_CONVERSATIONS: &str = "SELECT state FROM conversations WHERE owner IN ('queued', 'parked', 'agent')";
 /// A conversation's journal rows, on PostgreSQL: keyed by (conversation, seq).
 pub const JOURNAL_BY_KEY: &str = "SELECT seq, at, events FROM journal WHERE conversation_id = $1 ORDER BY seq";
@@ -127,6 +129,23 @@ macro_rules! sql_store {
                         .filter(|r| !in_flight.contains(&r.get::<i64, _>(0)))
                         .map(|r| queries::outbox_message(r.get(0), r.get(1), r.get(2)))
                         .collect()
+                }
+
+                async fn still_undelivered(&self, ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+                    // As in `undelivered`: the marks in flight first, then the file.
+                    let in_flight = self.marks_in_flight();
+                    let mut still = Vec::new();
+                    // One look-up by key each: the list is a conversation's pending messages,
+                    // a few as a rule.
+                    for &id in ids.iter().filter(|id| !in_flight.contains(id)) {
+                        let row = sqlx::query(queries::UNDELIVERED_ID)
+                            .bind(id)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(db_error)?;
+                        still.extend(row.map(|_| id));
+                    }
+                    Ok(still)
                 }
 
                 async fn mark_delivered(&self, ids: &[i64]) -> Result<(), StoreError> {

@@ -3,6 +3,7 @@
 
 mod conversations;
 mod no_panic;
+mod redelivery;
 mod runtime;
 
 use std::path::PathBuf;

@@ -99,8 +99,13 @@ pub async fn state_journal_and_outbox_round_trip(store: &dyn Store) {
     assert_eq!(journal[1].event, Event::BotSaid { text: "Hello".into(), buttons: vec![] });
     let pending = store.undelivered(10).await.unwrap();
     assert!(pending.iter().any(|m| m.id == outbox[0].id && m.message.buttons == ["Yes"]));
+    let never = outbox[0].id + 1_000_000;
+    assert_eq!(store.still_undelivered(&[outbox[0].id, never]).await.unwrap(), [outbox[0].id]);
     store.mark_delivered(&[outbox[0].id]).await.unwrap();
     assert!(!store.undelivered(10).await.unwrap().iter().any(|m| m.id == outbox[0].id));
+    assert!(store.still_undelivered(&[outbox[0].id]).await.unwrap().is_empty(), "marked, mark maybe in flight");
+    store.flush().await.unwrap();
+    assert!(store.still_undelivered(&[outbox[0].id]).await.unwrap().is_empty(), "mark written");
 }
 
 pub async fn a_redelivered_inbound_message_writes_nothing(store: &dyn Store) {
