@@ -31,6 +31,9 @@ const MAX_CHAT_ID: usize = 64;
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// The body was not a message: not JSON, an unknown field, too large to read.
+    #[error("{1}")]
+    Unreadable(StatusCode, String),
     #[error("no chat {0}")]
     NoChat(String),
     #[error("the message is longer than {MAX_TEXT} characters")]
@@ -45,6 +48,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unreadable(status, _) => *status,
             ApiError::NoChat(_) => StatusCode::NOT_FOUND,
             ApiError::TooLong => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Runtime(_) | ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -99,7 +103,7 @@ async fn post_message(
     body: Result<Json<CustomerMessage>, JsonRejection>,
 ) -> Result<Json<Replies>, ApiError> {
     let id = web_chat(&chat)?;
-    let Json(message) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Json(message) = body.map_err(|e| ApiError::Unreadable(e.status(), e.body_text()))?;
     let longest = message.text.chars().count().max(message.button.as_deref().map_or(0, |b| b.chars().count()));
     if longest > MAX_TEXT {
         return Err(ApiError::TooLong);

@@ -105,13 +105,17 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
     assert_eq!(status, 400, "{error}");
     assert!(!error.is_empty());
     let (status, error) = refused(&mut page, "/api/chats/c1/messages", r#"{"txt": "hi"}"#).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 422, "JSON, but not a message");
     assert!(error.contains("txt"), "names the unknown field: {error}");
     let (status, error) = refused(&mut page, "/api/chats/c1/messages", r#"{"text": "  "}"#).await;
     assert_eq!((status, error.as_str()), (400, "a message needs text or a button"));
     let long = serde_json::json!({ "text": "x".repeat(5000) }).to_string();
     let (status, _) = refused(&mut page, "/api/chats/c1/messages", &long).await;
     assert_eq!(status, 413);
+    let huge = serde_json::json!({ "text": "x".repeat(100_000) }).to_string();
+    let (status, error) = refused(&mut page, "/api/chats/c1/messages", &huge).await;
+    assert_eq!(status, 413, "{error}");
+    assert!(!error.is_empty());
     let (status, error) = refused(&mut page, "/api/chats/a:b/messages", r#"{"text": "hi"}"#).await;
     assert_eq!(status, 400);
     assert!(error.contains("chat id"), "{error}");
