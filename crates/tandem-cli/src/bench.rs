@@ -254,12 +254,13 @@ pub async fn run(
     http_connections: usize,
 ) -> anyhow::Result<ExitCode> {
     let engine = Arc::new(load_engine(bot.as_deref().unwrap_or(Path::new(BENCH_BOT)))?);
-    match mode {
-        Mode::Http => return bench_http::run(conversations, engine, 1, live_state_bytes).await,
-        Mode::HttpConcurrent => {
-            return bench_http::run(conversations, engine, http_connections.max(1), live_state_bytes).await;
-        }
-        _ => {}
+    let over_http = match mode {
+        Mode::Http => Some(1),
+        Mode::HttpConcurrent => Some(http_connections.max(1)),
+        _ => None,
+    };
+    if let Some(connections) = over_http {
+        return bench_http::run(conversations, engine, mode_name(mode), connections, live_state_bytes).await;
     }
     let dir = tempfile::tempdir()?;
     let postgres = matches!(mode, Mode::Postgres | Mode::PostgresConcurrent).then(database_url);

@@ -24,10 +24,11 @@ use crate::output;
 /// before it posts again, enough to fill the store's group commits.
 pub const CONNECTIONS: usize = 64;
 
-/// Run the workload over `connections` connections and print its JSON line.
+/// Run the workload over `connections` connections and print its JSON line as `mode`'s.
 pub async fn run(
     conversations: usize,
     engine: Arc<tandem_engine::Engine>,
+    mode: &str,
     connections: usize,
     live_state_bytes: u64,
 ) -> anyhow::Result<ExitCode> {
@@ -76,7 +77,6 @@ pub async fn run(
 
     let tally = Arc::into_inner(tally).expect("the pages are done").into_inner().unwrap_or_else(|e| e.into_inner());
     let mismatches = tally.mismatches();
-    let mode = if connections == 1 { "http" } else { "http-concurrent" };
     let framework = format!("tandem {} ({mode})", env!("CARGO_PKG_VERSION"));
     output::line(spec_line(&framework, tally, Reading { base: rss_base, live: rss_live }, wall))?;
     Ok(if mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::serve::ListenerExt;
-use tandem_core::{CompactString, ConversationId, Event, Inbound, Outbound, StoreError, UserProfile};
+use tandem_core::{CompactString, ConversationId, Event, Inbound, JournalEntry, Outbound, StoreError, UserProfile};
 use tandem_engine::{Handled, Runtime, RuntimeError};
 use tokio::net::TcpListener;
 
@@ -128,15 +128,15 @@ async fn post_message(
     }
     // Posted again (its answer was lost): the replies since the customer's last message, from
     // the journal, which holds whatever the mailbox had of them too.
-    let journal = api.runtime.store().journal(&id).await?;
-    let last_said = journal.iter().rposition(|entry| matches!(entry.event, Event::CustomerSaid { .. }));
-    let messages = journal
+    let lines = seen_by_customer(api.runtime.store().journal(&id).await?);
+    let last_said = lines.iter().rposition(|line| matches!(line, TranscriptLine::Customer { .. }));
+    let messages = lines
         .into_iter()
         .skip(last_said.map_or(0, |i| i + 1))
-        .filter_map(|entry| match entry.event {
-            Event::BotSaid { text, buttons } => Some(Outbound { from: None, text, buttons }),
-            Event::AgentSaid { agent, text } => Some(Outbound { from: Some(agent), text, buttons: Vec::new() }),
-            _ => None,
+        .filter_map(|line| match line {
+            TranscriptLine::Bot { text, buttons } => Some(Outbound { from: None, text, buttons }),
+            TranscriptLine::Agent { agent, text } => Some(Outbound { from: Some(agent), text, buttons: Vec::new() }),
+            TranscriptLine::Customer { .. } => None,
         })
         .collect();
     Ok(Json(Replies { messages }))
@@ -153,9 +153,12 @@ async fn transcript(State(api): State<Arc<ChatApi>>, Path(chat): Path<String>) -
     if store.load(&id).await?.is_none() {
         return Err(ApiError::NoChat(chat));
     }
-    let lines = store
-        .journal(&id)
-        .await?
+    Ok(Json(Transcript { lines: seen_by_customer(store.journal(&id).await?) }))
+}
+
+/// What the customer saw of a journal: their lines, the bot's and the agents', in order.
+fn seen_by_customer(journal: Vec<JournalEntry>) -> Vec<TranscriptLine> {
+    journal
         .into_iter()
         .filter_map(|entry| match entry.event {
             Event::CustomerSaid { text, button } => Some(TranscriptLine::Customer { text, button }),
@@ -163,8 +166,7 @@ async fn transcript(State(api): State<Arc<ChatApi>>, Path(chat): Path<String>) -
             Event::AgentSaid { agent, text } => Some(TranscriptLine::Agent { agent, text }),
             _ => None,
         })
-        .collect();
-    Ok(Json(Transcript { lines }))
+        .collect()
 }
 
 /// The conversation of web chat `chat`, if `chat` is a chat id.
